@@ -1,0 +1,1 @@
+"""The FormSync hub: receives camera frames, keeps the latest per camera, tells subscribers."""

@@ -1,0 +1,55 @@
+"""The hub's app factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from .errors import RequestIdMiddleware, install_error_handlers
+from .events import EventBus
+from .ingest import IngestService
+from .routes import api_router, health
+from .settings import HubSettings
+from .store import FrameStore, InMemoryFrameStore
+
+
+def create_app(settings: HubSettings | None = None, store: FrameStore | None = None) -> FastAPI:
+    """Build the hub. Tests pass their own settings or store; nothing is created at import.
+
+    The store is built here (not in the lifespan) so it outlives lifespan restarts in tests and a
+    caller can keep a handle on it; per-loop things (event bus, stale watcher) live in the lifespan.
+    """
+    settings = settings or HubSettings()
+    store = store or InMemoryFrameStore(settings.ring_seconds, settings.ring_max_frames)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        bus = EventBus(queue_size=settings.event_queue_size)
+        app.state.bus = bus
+        app.state.ingest = IngestService(
+            store, bus, max_frame_bytes=settings.max_frame_bytes, stale_after_s=settings.stale_after_s
+        )
+        watcher = asyncio.create_task(app.state.ingest.watch_stale(), name="stale-watcher")
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    app = FastAPI(
+        title="FormSync hub",
+        version="0.1.0",
+        summary="Latest frame per camera, synchronised sets and events for the FormSync pipeline.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health.router)
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,36 @@
+"""Dependency aliases shared by the routers: everything hangs on ``app.state``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path
+from starlette.requests import HTTPConnection
+
+from .events import EventBus
+from .ingest import IngestService
+from .settings import CAMERA_ID_PATTERN, HubSettings
+from .store import FrameStore
+
+
+def _settings(conn: HTTPConnection) -> HubSettings:
+    return conn.app.state.settings
+
+
+def _store(conn: HTTPConnection) -> FrameStore:
+    return conn.app.state.store
+
+
+def _bus(conn: HTTPConnection) -> EventBus:
+    return conn.app.state.bus
+
+
+def _ingest(conn: HTTPConnection) -> IngestService:
+    return conn.app.state.ingest
+
+
+SettingsDep = Annotated[HubSettings, Depends(_settings)]
+StoreDep = Annotated[FrameStore, Depends(_store)]
+BusDep = Annotated[EventBus, Depends(_bus)]
+IngestDep = Annotated[IngestService, Depends(_ingest)]
+CameraId = Annotated[str, Path(pattern=CAMERA_ID_PATTERN, description="Camera id, `^[A-Za-z0-9_-]{1,64}$`.")]

@@ -1,0 +1,61 @@
+"""Event fan-out to WebSocket subscribers, where a slow subscriber only ever loses its own events.
+
+Each subscriber has a bounded queue; publishing never waits: when a subscriber's queue is full
+its oldest event is dropped (and counted), so it is sent only the newest events and never
+delays the ingest or the other subscribers. All methods run on the hub's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One subscriber's queue. ``dropped`` counts events it lost by being slow."""
+
+    queue: asyncio.Queue
+    types: frozenset[str] | None = None
+    dropped: int = 0
+
+    async def get(self) -> dict[str, Any]:
+        return await self.queue.get()
+
+
+@dataclass
+class EventBus:
+    """Publish JSON-ready events to every current subscriber.
+
+    Args:
+        queue_size: events buffered per subscriber before its oldest is dropped.
+    """
+
+    queue_size: int = 64
+    _subs: set[Subscription] = field(default_factory=set)
+    published: int = 0
+
+    def subscribe(self, types: frozenset[str] | None = None) -> Subscription:
+        sub = Subscription(queue=asyncio.Queue(maxsize=self.queue_size), types=types)
+        self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.published += 1
+        kind = event.get("type")
+        for sub in self._subs:
+            if sub.types is not None and kind not in sub.types:
+                continue
+            q = sub.queue
+            if q.full():
+                q.get_nowait()
+                sub.dropped += 1
+            q.put_nowait(event)

@@ -1,0 +1,83 @@
+"""Accepting frames into the store and telling subscribers, shared by the HTTP and WS routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from .errors import ApiError
+from .events import EventBus
+from .jpeg import jpeg_size
+from .store import Frame, FrameStore
+
+log = logging.getLogger(__name__)
+
+
+class IngestService:
+    """Validates and stores frames, and emits ``frame`` / ``camera_online`` / ``camera_stale``.
+
+    Runs on the hub's event loop (``accept`` never blocks: header-only JPEG parsing and a
+    lock held for a reference swap).
+    """
+
+    def __init__(self, store: FrameStore, bus: EventBus, *, max_frame_bytes: int, stale_after_s: float) -> None:
+        self.store = store
+        self.bus = bus
+        self.max_frame_bytes = max_frame_bytes
+        self.stale_after_ns = int(stale_after_s * 1e9)
+        self._stale: set[str] = set()
+
+    def accept(self, camera_id: str, jpeg: bytes, *, seq: int, capture_time_ns: int,
+               source_frame: int | None) -> Frame:
+        """Validate and store one frame; on any error nothing stored changes.
+
+        Raises:
+            ApiError: 413 over the size limit; 415/422 not a valid JPEG (see ``jpeg_size``).
+        """
+        if len(jpeg) > self.max_frame_bytes:
+            raise self.too_large(len(jpeg))
+        width, height = jpeg_size(jpeg)
+        frame = Frame(
+            camera_id=camera_id, seq=seq, capture_time_ns=capture_time_ns,
+            hub_receive_time_ns=time.time_ns(), jpeg=jpeg, width=width, height=height,
+            source_frame=source_frame,
+        )
+        result = self.store.put(frame)
+        if result.is_new_camera or camera_id in self._stale:
+            self._stale.discard(camera_id)
+            log.info("camera %s online", camera_id)
+            self.bus.publish({"type": "camera_online", "camera_id": camera_id, "time_ns": frame.hub_receive_time_ns})
+        self.bus.publish({
+            "type": "frame", "camera_id": camera_id, "seq": seq,
+            "capture_time_ns": capture_time_ns, "hub_receive_time_ns": frame.hub_receive_time_ns,
+        })
+        return frame
+
+    def too_large(self, size: int | None = None) -> ApiError:
+        return ApiError(413, "frame_too_large",
+                        f"frame body exceeds the limit of {self.max_frame_bytes} bytes",
+                        limit=self.max_frame_bytes, **({"size": size} if size is not None else {}))
+
+    def is_online(self, last_receive_time_ns: int, now_ns: int) -> bool:
+        return now_ns - last_receive_time_ns < self.stale_after_ns
+
+    def check_stale(self, now_ns: int | None = None) -> list[str]:
+        """Mark cameras with no frame for ``stale_after_s`` as stale; returns the newly stale ids."""
+        now_ns = time.time_ns() if now_ns is None else now_ns
+        newly = []
+        for cam in self.store.cameras():
+            if cam.camera_id not in self._stale and not self.is_online(cam.last_receive_time_ns, now_ns):
+                self._stale.add(cam.camera_id)
+                newly.append(cam.camera_id)
+                log.info("camera %s stale", cam.camera_id)
+                self.bus.publish({"type": "camera_stale", "camera_id": cam.camera_id, "time_ns": now_ns})
+        return newly
+
+    async def watch_stale(self, interval_s: float = 0.2) -> None:
+        while True:
+            try:
+                self.check_stale()
+            except Exception:  # a bug here must not stop the watcher for good
+                log.exception("stale check failed")
+            await asyncio.sleep(interval_s)

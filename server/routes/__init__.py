@@ -1,0 +1,13 @@
+"""All routers, aggregated in one place."""
+
+from fastapi import APIRouter
+
+from . import cameras, events, frames, health, stream
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(cameras.router)
+api_router.include_router(stream.router)
+api_router.include_router(frames.router)
+api_router.include_router(events.router)
+
+__all__ = ["api_router", "health"]

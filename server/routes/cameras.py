@@ -1,0 +1,104 @@
+"""Frame upload over HTTP, camera list, latest frame."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
+
+from ..deps import CameraId, IngestDep, StoreDep
+from ..errors import ApiError
+from ..schemas import CamerasOut, ErrorOut, FrameMeta
+
+router = APIRouter(prefix="/cameras", tags=["cameras"])
+
+_ERRORS = {s: {"model": ErrorOut} for s in (404, 413, 415, 422)}
+_JPEG_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+async def _read_body(request: Request, limit: int, too_large) -> bytes:
+    """Read the body, stopping as soon as it passes ``limit`` bytes (no 8 GiB buffering)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large(int(declared))
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/{camera_id}/frames", status_code=201, response_model=FrameMeta,
+    responses=_ERRORS, openapi_extra=_JPEG_BODY,
+    summary="Upload one JPEG frame",
+)
+async def upload_frame(
+    camera_id: CameraId,
+    request: Request,
+    ingest: IngestDep,
+    capture_time_ns: Annotated[int, Header(alias="X-Capture-Time-Ns", ge=0, le=2**63 - 1,
+                                           description="Capture time, ns since the epoch.")],
+    seq: Annotated[int, Header(alias="X-Frame-Seq", ge=0, le=2**63 - 1,
+                               description="Per-camera sequence number.")],
+    source_frame: Annotated[int | None, Header(alias="X-Source-Frame", ge=0, le=2**63 - 1,
+                                               description="Frame index in the source video.")] = None,
+) -> Response:
+    body = await _read_body(request, ingest.max_frame_bytes, ingest.too_large)
+    frame = ingest.accept(camera_id, body, seq=seq, capture_time_ns=capture_time_ns,
+                          source_frame=source_frame)
+    return JSONResponse(frame.meta(), status_code=201)
+
+
+@router.get("", response_model=CamerasOut, summary="Every camera with its state")
+def list_cameras(store: StoreDep, ingest: IngestDep) -> dict:
+    now = time.time_ns()
+    return {
+        "cameras": [
+            {
+                "camera_id": c.camera_id,
+                "online": ingest.is_online(c.last_receive_time_ns, now),
+                "fps": round(c.fps, 3),
+                "seq": c.seq,
+                "last_capture_time_ns": c.last_capture_time_ns,
+                "age_ms": round((now - c.last_capture_time_ns) / 1e6, 3),
+                "width": c.width,
+                "height": c.height,
+                "frames_total": c.frames_total,
+                "gaps": c.gaps,
+            }
+            for c in store.cameras()
+        ]
+    }
+
+
+@router.get(
+    "/{camera_id}/frame", response_class=Response, responses={404: {"model": ErrorOut},
+    200: {"content": {"image/jpeg": {}}, "description": "The latest JPEG; metadata in X- headers."}},
+    summary="The latest frame of a camera",
+)
+def latest_frame(camera_id: CameraId, store: StoreDep) -> Response:
+    frame = store.latest(camera_id)
+    if frame is None:
+        raise ApiError(404, "camera_not_found", f"camera {camera_id!r} has sent no frame",
+                       camera_id=camera_id)
+    headers = {
+        "X-Frame-Seq": str(frame.seq),
+        "X-Capture-Time-Ns": str(frame.capture_time_ns),
+        "X-Hub-Receive-Time-Ns": str(frame.hub_receive_time_ns),
+        "X-Frame-Width": str(frame.width),
+        "X-Frame-Height": str(frame.height),
+        "Cache-Control": "no-store",
+    }
+    if frame.source_frame is not None:
+        headers["X-Source-Frame"] = str(frame.source_frame)
+    return Response(frame.jpeg, media_type="image/jpeg", headers=headers)

@@ -1,0 +1,64 @@
+"""Frame ingest over one WebSocket per camera (see docs/api.md for the message layout)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from ..deps import IngestDep
+from ..errors import ApiError
+from ..schemas import StreamHeader
+from ..settings import CAMERA_ID_PATTERN
+
+router = APIRouter(prefix="/cameras", tags=["cameras"])
+_ID = re.compile(CAMERA_ID_PATTERN)
+_MAX_HEADER = 4096
+
+
+def split_message(message: bytes) -> tuple[StreamHeader, bytes]:
+    """Split ``len(4, big-endian) | JSON header | JPEG``; raises ApiError 422 on a bad layout."""
+    if len(message) < 4:
+        raise ApiError(422, "invalid_message", "message shorter than its 4-byte header length")
+    n = int.from_bytes(message[:4], "big")
+    if n == 0 or n > _MAX_HEADER or 4 + n > len(message):
+        raise ApiError(422, "invalid_message", f"bad header length {n}")
+    try:
+        header = StreamHeader.model_validate_json(message[4:4 + n])
+    except ValidationError as exc:
+        raise ApiError(422, "validation_error", "invalid stream header",
+                       problems=[e["msg"] for e in exc.errors()]) from None
+    return header, message[4 + n:]
+
+
+@router.websocket("/{camera_id}/stream")
+async def stream_frames(websocket: WebSocket, camera_id: str, ingest: IngestDep) -> None:
+    if not _ID.match(camera_id):
+        # 1008 policy violation: the id is part of the URL, nothing the client sends can fix it.
+        await websocket.close(code=1008, reason="invalid camera id")
+        return
+    await websocket.accept()
+    request_id = websocket.scope.get("state", {}).get("request_id", "")
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            try:
+                if data is None:
+                    raise ApiError(422, "invalid_message", "frames are sent as binary messages")
+                header, jpeg = split_message(data)
+                frame = ingest.accept(camera_id, jpeg, seq=header.seq,
+                                      capture_time_ns=header.capture_time_ns,
+                                      source_frame=header.source_frame)
+            except ApiError as err:
+                await websocket.send_text(json.dumps({"ok": False, "status": err.status, **err.body(request_id)}))
+                continue
+            await websocket.send_text(
+                f'{{"ok":true,"seq":{frame.seq},"hub_receive_time_ns":{frame.hub_receive_time_ns}}}'
+            )
+    except WebSocketDisconnect:
+        return

@@ -1,0 +1,37 @@
+"""Hub settings, read from the environment (prefix ``FORMSYNC_HUB_``) and an optional ``.env``."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CAMERA_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class HubSettings(BaseSettings):
+    """Validated at start-up: a bad value stops the hub with a message naming the field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FORMSYNC_HUB_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    host: str = Field("127.0.0.1", description="Address to bind.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port to bind.")
+    max_frame_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024,
+        description="Largest JPEG body accepted, in bytes; larger uploads get 413.",
+    )
+    stale_after_s: float = Field(
+        2.0, gt=0, le=60, description="A camera with no frame for this long is reported stale."
+    )
+    ring_seconds: float = Field(
+        1.0, gt=0, le=10, description="How much recent history each camera keeps for synchronisation, in seconds."
+    )
+    ring_max_frames: int = Field(
+        256, ge=2, le=4096, description="Upper bound on ring length whatever the fps (memory guard)."
+    )
+    event_queue_size: int = Field(
+        64, ge=1, le=10_000,
+        description="Events buffered per subscriber; a slower subscriber loses its oldest events.",
+    )
+    log_level: str = Field("info", description="uvicorn/hub log level.")
