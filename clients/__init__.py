@@ -1,0 +1,1 @@
+"""FormSync camera client: capture, stamp, encode and upload frames to the hub."""

@@ -1,0 +1,185 @@
+"""One camera: a thread with its own asyncio loop and aiohttp session that uploads the newest
+captured frame, fed by a capture thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+import aiohttp
+
+from .capture import CaptureLoop, CapturedFrame, reconnect_delays
+from .config import CameraConfig
+from .stats import CameraStats
+from .transport import FrameRejected, HubUnavailable, make_transport
+
+log = logging.getLogger("formsync.camera")
+
+
+class CameraLog(logging.LoggerAdapter):
+    """Prefixes every message with the camera id, so interleaved camera logs stay readable."""
+
+    def process(self, msg, kwargs):
+        return f"[{self.extra['camera']}] {msg}", kwargs
+
+
+class PendingFrame:
+    """Size-1 mailbox between capture and upload: a newer frame replaces the pending one
+    (counted as a drop), so a slow hub never builds a backlog. Used on one event loop only."""
+
+    def __init__(self, stats: CameraStats) -> None:
+        self._frame: CapturedFrame | None = None
+        self._ready = asyncio.Event()
+        self._stats = stats
+
+    def put(self, frame: CapturedFrame) -> None:
+        if self._frame is not None:
+            self._stats.dropped += 1
+        self._frame = frame
+        self._ready.set()
+
+    def take_nowait(self) -> CapturedFrame | None:
+        frame, self._frame = self._frame, None
+        self._ready.clear()
+        return frame
+
+    async def get(self) -> CapturedFrame:
+        await self._ready.wait()
+        self._ready.clear()
+        frame, self._frame = self._frame, None
+        return frame
+
+
+class CameraWorker(threading.Thread):
+    """Runs one camera until ``stop()``; thread named ``camera:<id>``, logs prefixed with the id.
+
+    An exception that ends the worker is logged with its traceback and kept in ``error``.
+    """
+
+    def __init__(self, config: CameraConfig, *, hub_url: str, transport: str = "http",
+                 upload_timeout_s: float = 5.0, status_interval_s: float = 5.0) -> None:
+        super().__init__(name=f"camera:{config.camera_id}", daemon=True)
+        self.config = config
+        self.hub_url = hub_url
+        self.transport_kind = transport
+        self.upload_timeout_s = upload_timeout_s
+        self.status_interval_s = status_interval_s
+        self.stats = CameraStats()
+        self.error: BaseException | None = None
+        self.log = CameraLog(log, {"camera": config.camera_id})
+        self._stop_event = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # loop already closed
+                pass
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:
+            self.error = exc
+            self.log.exception("camera failed")
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        if self._stop_event.is_set():
+            return
+        pending = PendingFrame(self.stats)
+
+        def on_frame(frame: CapturedFrame) -> None:  # called on the capture thread
+            self.stats.captured += 1
+            try:
+                self._loop.call_soon_threadsafe(pending.put, frame)
+            except RuntimeError:  # loop closed during shutdown
+                self._stop_event.set()
+
+        capture = CaptureLoop(self.config, on_frame, self._stop_event, self.log)
+        capture_done = asyncio.Event()
+
+        def run_capture() -> None:
+            capture.run()
+            try:
+                self._loop.call_soon_threadsafe(capture_done.set)
+            except RuntimeError:
+                pass
+
+        capture_thread = threading.Thread(target=run_capture, name=f"capture:{self.config.camera_id}", daemon=True)
+        timeout = aiohttp.ClientTimeout(total=self.upload_timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            transport = make_transport(self.transport_kind, session, self.hub_url, self.config.camera_id,
+                                       self.upload_timeout_s)
+            capture_thread.start()
+            tasks = [
+                asyncio.create_task(self._upload(pending, transport), name="upload"),
+                asyncio.create_task(self._status(), name="status"),
+                asyncio.create_task(self._wake.wait(), name="stop"),
+                asyncio.create_task(capture_done.wait(), name="capture-ended"),
+            ]
+            try:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                if capture_done.is_set() and not self._stop_event.is_set():
+                    await self._flush(pending, transport)
+            finally:
+                self._stop_event.set()
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await transport.close()
+                # Wait for the capture thread to leave OpenCV: a VideoCapture torn down by
+                # interpreter exit while a grab is running aborts the process.
+                await asyncio.to_thread(capture_thread.join, 1.5)
+        if capture.error is not None:
+            raise capture.error
+
+    async def _upload(self, pending: PendingFrame, transport) -> None:
+        delays = None
+        while True:
+            frame = await pending.get()
+            started = time.perf_counter()
+            try:
+                await transport.send(frame)
+            except HubUnavailable as exc:
+                self.stats.failed += 1
+                if self.stats.hub_up is not False:
+                    self.log.warning("hub %s unavailable (%s); retrying with backoff", self.hub_url, exc)
+                    self.stats.hub_up = False
+                    delays = reconnect_delays()
+                # New frames keep replacing the pending one meanwhile: after the wait the
+                # newest is sent, never a backlog.
+                await asyncio.sleep(next(delays))
+                continue
+            except FrameRejected as exc:
+                self.stats.rejected += 1
+                self.log.warning("frame %d rejected: %s", frame.seq, exc)
+                continue
+            self.stats.latencies_ms.append((time.perf_counter() - started) * 1e3)
+            self.stats.sent += 1
+            if self.stats.hub_up is not True:
+                self.log.info("streaming to %s", self.hub_url)
+                self.stats.hub_up = True
+
+    async def _flush(self, pending: PendingFrame, transport) -> None:
+        """A file played without looping ended: give its last frame a chance to go out."""
+        await asyncio.sleep(0)  # let the capture thread's last call_soon_threadsafe land
+        frame = pending.take_nowait()
+        if frame is not None:
+            try:
+                await transport.send(frame)
+                self.stats.sent += 1
+            except (HubUnavailable, FrameRejected) as exc:
+                self.log.warning("last frame not sent: %s", exc)
+
+    async def _status(self) -> None:
+        while True:
+            await asyncio.sleep(self.status_interval_s)
+            self.log.info(self.stats.status_line())

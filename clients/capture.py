@@ -1,0 +1,158 @@
+"""The capture loop of one camera: grab, stamp, encode, hand over. Runs in its own thread.
+
+Blocking OpenCV reads live here, never on the camera's asyncio loop, so a slow or hung source
+cannot stall uploads; the thread is a daemon so a hung driver call cannot block process exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import backoff
+
+from .config import CameraConfig
+from .encode import encode_jpeg
+from .pacing import FileSchedule, RateLimiter
+from .source import OpenedSource, SourceError, SourceKind, open_source
+
+# Assumed when a file or stream does not report its rate (the common webcam/clip rate).
+DEFAULT_FPS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedFrame:
+    """One encoded frame with its stamps.
+
+    ``capture_time_ns``: wall clock (ns since the epoch) taken right after the grab.
+    ``seq``: per-camera count of captured frames, from 0. ``source_frame``: index in the file,
+    None for live sources.
+    """
+
+    camera_id: str
+    seq: int
+    capture_time_ns: int
+    source_frame: int | None
+    jpeg: bytes
+    width: int
+    height: int
+
+
+def reconnect_delays(factor: float = 0.5, max_value: float = 10.0):
+    """Delays in seconds: 0.5 doubling to 10, each scaled by a random factor in [0.5, 1)
+    ("equal jitter", AWS Architecture Blog "Exponential Backoff And Jitter", 2015), so many
+    clients do not retry in lockstep after a hub restart."""
+    gen = backoff.expo(base=2, factor=factor, max_value=max_value)
+    next(gen)  # backoff's generators are primed with one bare next()
+    for delay in gen:
+        yield delay * (0.5 + random.random() / 2)
+
+
+class CaptureLoop:
+    """Reads ``config.source`` until ``stop`` is set, calling ``on_frame`` for each frame.
+
+    Files play in real time at their own fps (or a lower target), looping if ``config.loop``.
+    Devices and streams are read as fast as they deliver and thinned to the target fps. A source
+    that fails to open or read is reopened with backoff; other cameras are unaffected.
+    """
+
+    def __init__(self, config: CameraConfig, on_frame: Callable[[CapturedFrame], None],
+                 stop: threading.Event, log: logging.LoggerAdapter | logging.Logger) -> None:
+        self.config = config
+        self.on_frame = on_frame
+        self.stop = stop
+        self.log = log
+        self.seq = 0
+        self.finished = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # kept for the owner, and logged with its traceback
+            self.error = exc
+            self.log.exception("capture failed")
+        finally:
+            self.finished.set()
+
+    def _run(self) -> None:
+        delays = None
+        while not self.stop.is_set():
+            try:
+                source = open_source(self.config.source)
+            except SourceError as exc:
+                if delays is None:
+                    self.log.warning("%s; retrying with backoff", exc)
+                    delays = reconnect_delays()
+                if self.stop.wait(next(delays)):
+                    return
+                continue
+            if delays is not None:
+                self.log.info("source %s open", self.config.source)
+                delays = None
+            try:
+                if source.kind is SourceKind.FILE:
+                    ended = self._play_file(source)
+                    if ended and not self.config.loop:
+                        self.log.info("end of file, not looping")
+                        return
+                else:
+                    self._play_live(source)
+            except SourceError as exc:
+                self.log.warning("%s; reopening", exc)
+                delays = reconnect_delays()
+                if self.stop.wait(next(delays)):
+                    return
+            finally:
+                source.release()
+
+    def _emit(self, image, capture_time_ns: int, source_frame: int | None) -> None:
+        jpeg, width, height = encode_jpeg(image, quality=self.config.jpeg_quality, max_width=self.config.max_width)
+        frame = CapturedFrame(self.config.camera_id, self.seq, capture_time_ns, source_frame, jpeg, width, height)
+        self.seq += 1
+        self.on_frame(frame)
+
+    def _play_file(self, source: OpenedSource) -> bool:
+        """Play one pass; True when the file ended, False when stopped."""
+        schedule = FileSchedule(source.fps or DEFAULT_FPS, self.config.fps)
+        cap = source.cap
+        start = time.monotonic()
+        k = position = 0
+        while True:
+            if self.stop.wait(max(0.0, start + schedule.emit_time(k) - time.monotonic())):
+                return False
+            k = schedule.catch_up(k, time.monotonic() - start)
+            index = schedule.source_index(k)
+            while position < index:  # frames the target fps (or lateness) skips
+                if not cap.grab():
+                    return True
+                position += 1
+            if not cap.grab():
+                return True
+            capture_time_ns = time.time_ns()
+            position += 1
+            ok, image = cap.retrieve()
+            if not ok:
+                return True
+            self._emit(image, capture_time_ns, index)
+            k += 1
+
+    def _play_live(self, source: OpenedSource) -> None:
+        fps = min(self.config.fps or source.fps or DEFAULT_FPS, source.fps or float("inf"))
+        limiter = RateLimiter(fps)
+        cap = source.cap
+        while not self.stop.is_set():
+            if not cap.grab():
+                raise SourceError(f"read from {self.config.source!r} failed")
+            capture_time_ns = time.time_ns()
+            # Grab every frame (keeps the device queue drained) but decode only those we send.
+            if not limiter.should_emit(time.monotonic()):
+                continue
+            ok, image = cap.retrieve()
+            if not ok:
+                raise SourceError(f"decode from {self.config.source!r} failed")
+            self._emit(image, capture_time_ns, None)

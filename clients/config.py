@@ -1,0 +1,89 @@
+"""Camera and client configuration: command-line ``--camera id=source`` pairs or a YAML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+CAMERA_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class ConfigError(ValueError):
+    """A camera list or option that cannot be used; the message names the problem."""
+
+
+class CameraConfig(BaseModel):
+    """One camera. ``source`` is a device index (``"0"``), a video file path or a stream URL."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    camera_id: str = Field(pattern=CAMERA_ID_PATTERN, description="Camera id sent to the hub.")
+    source: str = Field(min_length=1, description="Device index, video file path, or rtsp:// / http:// URL.")
+    fps: float | None = Field(None, gt=0, le=240, description="Target fps; capped at the source's fps.")
+    jpeg_quality: int = Field(80, ge=1, le=100, description="JPEG quality, 1-100.")
+    max_width: int | None = Field(960, ge=16, le=8192, description="Downscale wider frames to this width, px.")
+    loop: bool = Field(True, description="Replay a video file from the start when it ends.")
+
+
+class ClientConfig(BaseModel):
+    """Everything one ``webcam_client.py`` process runs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hub_url: str = Field("http://127.0.0.1:8000", pattern=r"^https?://", description="Hub base URL.")
+    transport: Literal["http", "ws"] = Field("http", description="HTTP POST per frame, or one WebSocket.")
+    status_interval_s: float = Field(5.0, gt=0, le=3600, description="Seconds between status lines.")
+    upload_timeout_s: float = Field(5.0, gt=0, le=120, description="Timeout for one upload, s.")
+    cameras: tuple[CameraConfig, ...] = Field(min_length=1)
+
+
+def parse_camera_arg(text: str) -> tuple[str, str]:
+    """``"front=0"`` -> ``("front", "0")``. Raises ConfigError without an ``=``."""
+    camera_id, sep, source = text.partition("=")
+    if not sep or not camera_id or not source:
+        raise ConfigError(f"--camera takes ID=SOURCE (e.g. front=0 or side=clip.mp4), got {text!r}")
+    return camera_id.strip(), source.strip()
+
+
+def load_yaml(path: Path) -> dict:
+    """Read a camera list file::
+
+        hub_url: http://127.0.0.1:8000
+        transport: http
+        cameras:
+          - {camera_id: front, source: 0}
+          - {camera_id: side, source: clips/side.mp4, fps: 15}
+
+    Relative file sources are taken relative to the YAML file. Raises ConfigError.
+    """
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read camera file {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cameras"), list):
+        raise ConfigError(f"{path}: expected a mapping with a 'cameras' list")
+    base = Path(path).resolve().parent
+    cams = []
+    for cam in data["cameras"]:
+        if isinstance(cam, dict) and "source" in cam:
+            src = str(cam["source"])
+            if not src.isdigit() and "://" not in src and not Path(src).is_absolute():
+                src = str(base / src)
+            cam = {**cam, "source": src}
+        cams.append(cam)
+    return {**data, "cameras": cams}
+
+
+def build_config(fields: dict) -> ClientConfig:
+    """Validate a client config; raises ConfigError with pydantic's field-by-field message."""
+    try:
+        config = ClientConfig.model_validate(fields)
+    except ValidationError as exc:
+        raise ConfigError(str(exc)) from None
+    ids = [c.camera_id for c in config.cameras]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"camera ids must be unique, got {ids}")
+    return config

@@ -1,0 +1,58 @@
+"""Opening frame sources: a device index, a video file, or a stream URL."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+
+class SourceKind(enum.Enum):
+    DEVICE = "device"
+    FILE = "file"
+    URL = "url"
+
+
+class SourceError(RuntimeError):
+    """The source cannot be opened or read."""
+
+
+def classify(source: str) -> SourceKind:
+    if source.isdigit():
+        return SourceKind.DEVICE
+    if "://" in source:
+        return SourceKind.URL
+    return SourceKind.FILE
+
+
+@dataclass
+class OpenedSource:
+    """An open ``cv2.VideoCapture`` with what is known of it. ``fps`` is 0.0 when unknown."""
+
+    kind: SourceKind
+    cap: cv2.VideoCapture
+    fps: float
+    frame_count: int
+
+    def release(self) -> None:
+        self.cap.release()
+
+
+def open_source(source: str) -> OpenedSource:
+    """Open ``source``. Raises SourceError naming the source when it does not open."""
+    kind = classify(source)
+    if kind is SourceKind.FILE and not Path(source).is_file():
+        raise SourceError(f"video file not found: {source}")
+    cap = cv2.VideoCapture(int(source)) if kind is SourceKind.DEVICE else cv2.VideoCapture(source)
+    if not cap.isOpened():
+        cap.release()
+        raise SourceError(f"cannot open {kind.value} source {source!r}")
+    if kind is SourceKind.DEVICE:
+        # Keep at most one frame in the driver's queue, so a grab returns a fresh frame, not a stale one.
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    fps = float(fps) if fps and 0 < fps < 1000 else 0.0
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind is SourceKind.FILE else 0
+    return OpenedSource(kind=kind, cap=cap, fps=fps, frame_count=count)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.support import SQUAT_DIR, RunningHub, squat_clip  # noqa: F401  (re-exported for tests)
+
+
+@pytest.fixture
+def hub():
+    """A real hub on a free loopback port, stopped after the test."""
+    with RunningHub() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def clip_jpegs() -> list[bytes]:
+    """A few real JPEG frames (640 px wide) cut from a squat clip."""
+    path = squat_clip("front_barbell_gymvision.mp4")
+    if not path.exists():
+        pytest.skip(f"shared footage not found at {path}")
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    try:
+        while len(out) < 10:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
+            out.append(buf.tobytes())
+    finally:
+        cap.release()
+    assert out, "could not read frames from the clip"
+    return out
+
+
+def synthetic_jpeg(value: int = 0, size=(48, 64)) -> bytes:
+    """A small solid-colour JPEG; ``value`` sets the grey level so frames can be told apart."""
+    img = np.full((*size, 3), value % 256, np.uint8)
+    return cv2.imencode(".jpg", img)[1].tobytes()

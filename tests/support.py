@@ -1,0 +1,80 @@
+"""Test helpers: a real uvicorn hub on a free loopback port, and the shared footage."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+
+import uvicorn
+
+from server.app import create_app
+from server.settings import HubSettings
+from server.store import FrameStore
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("FORMSYNC_DATA_DIR", ROOT.parent / "shared" / "data"))
+SQUAT_DIR = DATA_DIR / "squat"
+
+
+def squat_clip(name: str) -> Path:
+    """Path of a clip in the shared footage, e.g. ``squat_clip("front_barbell_gymvision.mp4")``."""
+    return SQUAT_DIR / name
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningHub:
+    """The hub app under a real uvicorn server in a background thread.
+
+    ``stop()`` then ``start()`` again on the same port simulates a hub restart (with a fresh store
+    unless one is passed in, like a restarted process).
+    """
+
+    def __init__(self, port: int | None = None, store: FrameStore | None = None, **settings) -> None:
+        self.port = port or free_port()
+        self.settings = HubSettings(port=self.port, **settings)
+        self.store = store
+        self.app = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> "RunningHub":
+        self.app = create_app(self.settings, self.store)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
+            ws_max_size=self.settings.max_frame_bytes + 8192,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=f"hub:{self.port}", daemon=True)
+        self._thread.start()
+        started = threading.Event()
+        # uvicorn offers no start callback; poll its flag with a bounded wait.
+        for _ in range(int(timeout / 0.02)):
+            if self._server.started or not self._thread.is_alive():
+                break
+            started.wait(0.02)
+        if not self._server.started:
+            raise RuntimeError(f"hub did not start on port {self.port}")
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout)
+            self._server = None
+
+    def __enter__(self) -> "RunningHub":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
