@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 import uvicorn
@@ -39,17 +40,21 @@ class RunningHub:
     def __init__(self, port: int | None = None, store: FrameStore | None = None, **settings) -> None:
         self.port = port or free_port()
         self.settings = HubSettings(port=self.port, **settings)
-        self.store = store
+        self._given_store = store
         self.app = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def store(self) -> FrameStore:
+        return self.app.state.store
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 10.0) -> "RunningHub":
-        self.app = create_app(self.settings, self.store)
+        self.app = create_app(self.settings, self._given_store)
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
             ws_max_size=self.settings.max_frame_bytes + 8192,
@@ -78,3 +83,14 @@ class RunningHub:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass; returns its last value."""
+    pause = threading.Event()
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        pause.wait(interval)
