@@ -1,0 +1,34 @@
+# The whole set-up on a fresh machine is `make demo` or `make test`: both install first when needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Override to stream other sources, e.g. `make demo SOURCES=0` (webcam) or
+# `make demo SOURCES="side=/clips/a.mp4 front=/clips/b.mp4"`.
+SOURCES  ?=
+HUB_PORT ?= 8000
+UI_PORT  ?= 8501
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -r requirements-dev.txt
+	$(BIN)/pip check
+	touch $(STAMP)
+
+demo: $(STAMP)
+	SOURCES="$(SOURCES)" HUB_PORT=$(HUB_PORT) UI_PORT=$(UI_PORT) $(BIN)/python scripts/demo.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output
