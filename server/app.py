@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from .errors import RequestIdMiddleware, install_error_handlers
 from .events import EventBus
 from .ingest import IngestService
+from .results import LatestResults
 from .routes import api_router, health
 from .settings import HubSettings
 from .store import FrameStore, InMemoryFrameStore
@@ -48,6 +49,7 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.results = LatestResults()
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)

@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 
 from .events import EventBus
 from .ingest import IngestService
+from .results import LatestResults
 from .settings import CAMERA_ID_PATTERN, HubSettings
 from .store import FrameStore
 
@@ -25,6 +26,10 @@ def _bus(conn: HTTPConnection) -> EventBus:
     return conn.app.state.bus
 
 
+def _results(conn: HTTPConnection) -> LatestResults:
+    return conn.app.state.results
+
+
 def _ingest(conn: HTTPConnection) -> IngestService:
     return conn.app.state.ingest
 
@@ -32,5 +37,6 @@ def _ingest(conn: HTTPConnection) -> IngestService:
 SettingsDep = Annotated[HubSettings, Depends(_settings)]
 StoreDep = Annotated[FrameStore, Depends(_store)]
 BusDep = Annotated[EventBus, Depends(_bus)]
+ResultsDep = Annotated[LatestResults, Depends(_results)]
 IngestDep = Annotated[IngestService, Depends(_ingest)]
 CameraId = Annotated[str, Path(pattern=CAMERA_ID_PATTERN, description="Camera id, `^[A-Za-z0-9_-]{1,64}$`.")]

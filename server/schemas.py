@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -64,3 +66,50 @@ class ErrorDetail(_Wire):
 
 class ErrorOut(_Wire):
     error: ErrorDetail
+
+
+# One landmark: [x, y, z, visibility]. Image landmarks: x, y normalised to [0, 1] by width and
+# height (may fall slightly outside for joints out of frame), z in the same scale as x relative to
+# the hips; world landmarks: metres, hip-centred. Visibility in [0, 1]. (MediaPipe Pose docs.)
+Landmark = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=4, max_length=4)]
+POSE_LANDMARKS = 33
+
+
+class Fault(_Wire):
+    code: str = Field(pattern=r"^[a-z0-9_]{1,48}$", description="Machine name, e.g. `knee_valgus`.")
+    severity: Literal["info", "warning", "critical"]
+    cue: str = Field(max_length=200, description="One-line coaching cue.")
+    view: str | None = Field(None, max_length=16, description="Camera view the check used.")
+    value: float | None = Field(None, allow_inf_nan=False, description="Measured value, in the check's unit.")
+
+
+class RepState(_Wire):
+    count: int = Field(ge=0, le=100_000, description="Reps completed so far.")
+    phase: str = Field(max_length=32, description="e.g. standing, descending, bottom, ascending.")
+    rep_scores: list[Annotated[float, Field(ge=0, le=100)]] = Field(default_factory=list, max_length=1000)
+
+
+class AnalysisIn(_Wire):
+    """One frame's analysis result, posted by an analysis worker."""
+
+    seq: int = Field(ge=0, le=2**63 - 1, description="Seq of the analysed frame.")
+    capture_time_ns: int = Field(ge=0, le=2**63 - 1, description="Capture time of the analysed frame.")
+    source_frame: int | None = Field(None, ge=0, le=2**63 - 1)
+    processing_ms: float = Field(ge=0, le=600_000, description="Worker time spent on this frame, ms.")
+    pose_found: bool
+    landmarks: list[Landmark] | None = Field(None, min_length=POSE_LANDMARKS, max_length=POSE_LANDMARKS)
+    world_landmarks: list[Landmark] | None = Field(None, min_length=POSE_LANDMARKS, max_length=POSE_LANDMARKS)
+    angles: dict[Annotated[str, Field(max_length=32)], Annotated[float, Field(ge=-360, le=360)]] = Field(
+        default_factory=dict, description="Joint angles in degrees, by name (e.g. `knee_left`).")
+    view: Literal["front", "side", "oblique", "unknown"] = "unknown"
+    score: float | None = Field(None, ge=0, le=100, description="Similarity to the reference, 0-100.")
+    rep: RepState
+    faults: list[Fault] = Field(default_factory=list, max_length=32)
+    skipped_frames: int = Field(0, ge=0, description="Frames this worker skipped for this camera so far.")
+    worker_id: str = Field("worker", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class AnalysisOut(AnalysisIn):
+    camera_id: str
+    hub_receive_time_ns: int = Field(ge=0)
+    latency_ms: float = Field(description="Hub receive time of the result minus the frame's capture time, ms.")

@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter
 
-from . import cameras, events, frames, health, stream
+from . import analysis, cameras, events, frames, health, stream
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(cameras.router)
 api_router.include_router(stream.router)
 api_router.include_router(frames.router)
 api_router.include_router(events.router)
+api_router.include_router(analysis.router)
 
 __all__ = ["api_router", "health"]

@@ -12,7 +12,7 @@ from ..deps import BusDep
 
 router = APIRouter(tags=["events"])
 
-EVENT_TYPES = frozenset({"frame", "camera_online", "camera_stale"})
+EVENT_TYPES = frozenset({"frame", "camera_online", "camera_stale", "analysis"})
 
 
 @router.websocket("/events")

@@ -1,0 +1,44 @@
+"""Analysis results: workers post them per camera, the dashboard reads the latest."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+
+from ..deps import BusDep, CameraId, ResultsDep
+from ..errors import ApiError
+from ..results import StoredResult
+from ..schemas import AnalysisIn, AnalysisOut, ErrorOut
+
+router = APIRouter(prefix="/cameras", tags=["analysis"])
+
+
+def _out(item: StoredResult) -> dict:
+    r = item.result
+    return {**r, "camera_id": item.camera_id, "hub_receive_time_ns": item.hub_receive_time_ns,
+            "latency_ms": round((item.hub_receive_time_ns - r["capture_time_ns"]) / 1e6, 3)}
+
+
+@router.post("/{camera_id}/analysis", status_code=201, response_model=AnalysisOut,
+             responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+             summary="Post one frame's analysis result")
+async def post_analysis(camera_id: CameraId, body: AnalysisIn, results: ResultsDep, bus: BusDep) -> dict:
+    item = StoredResult(camera_id, time.time_ns(), body.model_dump(mode="json"))
+    if not results.put(item):
+        raise ApiError(409, "stale_result", "a result for a newer frame of this camera is already stored",
+                       camera_id=camera_id, seq=body.seq)
+    out = _out(item)
+    bus.publish({"type": "analysis", "camera_id": camera_id, "seq": body.seq,
+                 "capture_time_ns": body.capture_time_ns, "score": body.score,
+                 "reps": body.rep.count, "latency_ms": out["latency_ms"]})
+    return out
+
+
+@router.get("/{camera_id}/analysis", response_model=AnalysisOut, responses={404: {"model": ErrorOut}},
+            summary="The latest analysis result of a camera")
+def get_analysis(camera_id: CameraId, results: ResultsDep) -> dict:
+    item = results.get(camera_id)
+    if item is None:
+        raise ApiError(404, "no_analysis", f"no analysis result for camera {camera_id!r} yet", camera_id=camera_id)
+    return _out(item)
