@@ -1,0 +1,119 @@
+"""Async reads of the hub API (docs/api.md) over a caller-owned aiohttp session."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from urllib.parse import quote
+
+import aiohttp
+from pydantic import ValidationError
+
+from .models import CameraStatus, FrameImage, SyncSet
+
+
+class HubUnreachable(ConnectionError):
+    """No usable answer: connection refused or dropped, timeout, 5xx, or a malformed reply."""
+
+
+class HubRejected(Exception):
+    """The hub answered a 4xx this client did not expect; ``code`` is its error code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code = status, code
+
+
+def _rejection(status: int, body: bytes) -> HubRejected:
+    try:
+        err = json.loads(body)["error"]
+        return HubRejected(status, str(err.get("code", "?")), str(err.get("message", "")))
+    except (ValueError, KeyError, TypeError):
+        return HubRejected(status, f"http_{status}", body[:200].decode("utf-8", "replace"))
+
+
+class HubClient:
+    """Reads cameras, latest frames and synchronised sets.
+
+    Args:
+        session: an open ``aiohttp.ClientSession`` (its timeout applies to every request).
+        hub_url: base URL, e.g. ``http://127.0.0.1:8000``.
+
+    Every method raises ``HubUnreachable`` when the hub cannot be asked, ``HubRejected`` on an
+    unexpected 4xx.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession, hub_url: str) -> None:
+        self.session = session
+        self.base = hub_url.rstrip("/")
+        self.api = f"{self.base}/api/v1"
+
+    @property
+    def events_url(self) -> str:
+        return self.base.replace("http", "ws", 1) + "/api/v1/events"
+
+    async def _get(self, url: str, **kwargs) -> tuple[int, bytes, Mapping[str, str]]:
+        try:
+            async with self.session.get(url, **kwargs) as resp:
+                return resp.status, await resp.read(), resp.headers
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise HubUnreachable(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+
+    def _check(self, url: str, status: int, body: bytes) -> None:
+        if status >= 500:
+            raise HubUnreachable(f"GET {url}: hub answered {status}")
+        if status >= 400:
+            raise _rejection(status, body)
+
+    async def cameras(self) -> tuple[CameraStatus, ...]:
+        """``GET /api/v1/cameras``: every camera the hub knows, sorted by id."""
+        url = f"{self.api}/cameras"
+        status, body, _ = await self._get(url)
+        self._check(url, status, body)
+        try:
+            return tuple(CameraStatus.model_validate(c) for c in json.loads(body)["cameras"])
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+            raise HubUnreachable(f"GET {url}: malformed answer: {exc}") from exc
+
+    async def latest_frame(self, camera_id: str) -> FrameImage | None:
+        """``GET /api/v1/cameras/{id}/frame``; None when the camera has sent no frame (404)."""
+        url = f"{self.api}/cameras/{quote(camera_id, safe='')}/frame"
+        status, body, headers = await self._get(url)
+        if status == 404:
+            return None
+        self._check(url, status, body)
+        try:
+            source = headers.get("X-Source-Frame")
+            return FrameImage(
+                camera_id=camera_id,
+                seq=int(headers["X-Frame-Seq"]),
+                capture_time_ns=int(headers["X-Capture-Time-Ns"]),
+                hub_receive_time_ns=int(headers["X-Hub-Receive-Time-Ns"]),
+                width=int(headers["X-Frame-Width"]),
+                height=int(headers["X-Frame-Height"]),
+                source_frame=int(source) if source is not None else None,
+                jpeg=body,
+                fetched_time_ns=time.time_ns(),
+            )
+        except (KeyError, ValueError) as exc:
+            raise HubUnreachable(f"GET {url}: missing or bad frame header: {exc}") from exc
+
+    async def sync_set(self, camera_ids: list[str]) -> SyncSet | None:
+        """``GET /api/v1/frames/sync?cameras=a,b``; None when one of them has no frame (404)."""
+        url = f"{self.api}/frames/sync"
+        status, body, _ = await self._get(url, params={"cameras": ",".join(camera_ids)})
+        if status == 404:
+            return None
+        self._check(url, status, body)
+        try:
+            return SyncSet.model_validate_json(body)
+        except ValidationError as exc:
+            raise HubUnreachable(f"GET {url}: malformed answer: {exc}") from exc
+
+    async def connect_events(self, heartbeat_s: float = 5.0) -> aiohttp.ClientWebSocketResponse:
+        """Open ``WS /api/v1/events``; pings every ``heartbeat_s`` so a dead hub is noticed."""
+        try:
+            return await self.session.ws_connect(self.events_url, heartbeat=heartbeat_s)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise HubUnreachable(f"WS {self.events_url}: {type(exc).__name__}: {exc}") from exc

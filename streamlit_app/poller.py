@@ -1,0 +1,311 @@
+"""One background poller per dashboard process: follows the hub's events and keeps, per camera,
+the newest frame in a size-1 ``Latest`` queue that every browser session reads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
+
+import aiohttp
+import backoff
+
+from .hub_client import HubClient, HubRejected, HubUnreachable
+from .latest import Latest
+from .models import CameraStatus, FrameImage, HubConnection, LinkState, SyncSet
+
+log = logging.getLogger("formsync.dashboard.poller")
+
+
+def reconnect_delays(max_value: float = 5.0) -> Iterator[float]:
+    """Seconds to wait before each reconnection attempt: 0.25 doubling up to ``max_value``, each
+    scaled by a random factor in [0.5, 1) ("equal jitter"), so dashboards do not hammer a hub
+    that is restarting in lockstep, yet never wait near zero between refused connections."""
+    gen = backoff.expo(base=2, factor=0.25, max_value=max_value)
+    next(gen)  # backoff's generators are primed with one bare next()
+    for delay in gen:
+        yield delay * (0.5 + random.random() / 2)
+
+
+class HubPoller:
+    """Follows one hub from a named daemon thread running its own asyncio loop and aiohttp session.
+
+    - Subscribes to ``WS /api/v1/events``; each ``frame`` event marks its camera dirty and fetches
+      ``GET /api/v1/cameras/{id}/frame`` with at most one fetch in flight per camera: events that
+      arrive meanwhile only re-mark it, so a burst costs one more fetch, never a backlog. Fetches
+      of one camera start at least ``fetch_interval_s`` apart (a 30 fps camera need not be pulled
+      at 30 fps for a page that refreshes at 10 Hz, nor while nobody watches).
+    - Re-reads ``GET /api/v1/cameras`` every ``cameras_refresh_s`` (and fetches any frame it
+      missed) and the synchronised set of the online cameras every ``sync_refresh_s``.
+    - On any failure it reports the hub unreachable (error and since when) and reconnects with
+      jittered exponential backoff, capped at ``reconnect_max_s``.
+
+    ``client_factory`` builds the ``HubClient`` (tests pass an instrumented one).
+
+    Readers on other threads get immutable snapshots (``cameras()``, ``sync_set()``,
+    ``connection()``) and per-camera ``Latest`` queues (``frame(camera_id)``). An exception that
+    ends the thread is logged with its traceback and kept in ``error``.
+    """
+
+    def __init__(self, hub_url: str, *, cameras_refresh_s: float = 0.5, sync_refresh_s: float = 0.2,
+                 request_timeout_s: float = 2.0, reconnect_max_s: float = 5.0, fetch_interval_s: float = 0.0,
+                 client_factory: Callable[[aiohttp.ClientSession, str], HubClient] = HubClient) -> None:
+        self.hub_url = hub_url.rstrip("/")
+        self.cameras_refresh_s = cameras_refresh_s
+        self.sync_refresh_s = sync_refresh_s
+        self.request_timeout_s = request_timeout_s
+        self.reconnect_max_s = reconnect_max_s
+        self.fetch_interval_s = fetch_interval_s
+        self.client_factory = client_factory
+        self.name = f"hub-poller:{urlsplit(self.hub_url).netloc}"
+        self.error: BaseException | None = None
+        # One condition guards every snapshot below and is notified on each change, so tests
+        # (and anything else) can wait for a state instead of sleeping.
+        self._cond = threading.Condition()
+        self._frames: dict[str, Latest[FrameImage]] = {}
+        self._cameras: tuple[CameraStatus, ...] = ()
+        self._sync: SyncSet | None = None
+        self._connection = HubConnection(self.hub_url, LinkState.CONNECTING, time.time_ns())
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        # Loop-only state (touched on the poller's own loop, never from other threads).
+        self._dirty: set[str] = set()
+        self._inflight: dict[str, asyncio.Task] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> HubPoller:
+        """Start the thread (once); returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to finish and wait up to ``timeout`` s for it."""
+        self._stop.set()
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # loop already closed
+                pass
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- reading (any thread) --------------------------------------------------------------
+
+    def connection(self) -> HubConnection:
+        with self._cond:
+            return self._connection
+
+    def cameras(self) -> tuple[CameraStatus, ...]:
+        """Cameras from the last ``GET /api/v1/cameras``, sorted by id, with online flags
+        updated by ``camera_online``/``camera_stale`` events since."""
+        with self._cond:
+            return self._cameras
+
+    def sync_set(self) -> SyncSet | None:
+        """The last synchronised set of the online cameras; None with fewer than two."""
+        with self._cond:
+            return self._sync
+
+    def frame(self, camera_id: str) -> Latest[FrameImage]:
+        """The camera's latest-frame queue (empty until its first frame is fetched)."""
+        with self._cond:
+            latest = self._frames.get(camera_id)
+            if latest is None:
+                latest = self._frames[camera_id] = Latest()
+            return latest
+
+    def wait_for(self, predicate: Callable[[HubPoller], bool], timeout: float) -> bool:
+        """Block until ``predicate(self)`` holds, re-checked on every state change; False after
+        ``timeout`` seconds."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self), timeout)
+
+    # -- the thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:
+            self.error = exc
+            log.exception("%s failed", self.name)
+
+    def _update(self, **fields) -> None:
+        with self._cond:
+            for name, value in fields.items():
+                setattr(self, f"_{name}", value)
+            self._cond.notify_all()
+
+    def _set_link(self, state: LinkState, error: str | None = None) -> None:
+        with self._cond:
+            old = self._connection
+            if state is LinkState.UNREACHABLE:
+                since = old.since_ns if old.state is LinkState.UNREACHABLE else time.time_ns()
+                self._connection = HubConnection(self.hub_url, state, since, error, old.attempts + 1)
+            else:
+                self._connection = HubConnection(self.hub_url, state, time.time_ns())
+            self._cond.notify_all()
+        if state is LinkState.CONNECTED:
+            log.info("%s: connected to %s", self.name, self.hub_url)
+        elif old.state is not LinkState.UNREACHABLE:
+            log.warning("%s: hub %s unreachable (%s); retrying with backoff", self.name, self.hub_url, error)
+        else:
+            log.debug("%s: still unreachable: %s", self.name, error)
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        if self._stop.is_set():
+            return
+        timeout = aiohttp.ClientTimeout(total=self.request_timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            client = self.client_factory(session, self.hub_url)
+            delays: Iterator[float] | None = None
+            while not self._stop.is_set():
+                try:
+                    await self._follow(client)
+                    error = "event stream closed by the hub"
+                except (HubUnreachable, HubRejected) as exc:
+                    error = str(exc)
+                if self._stop.is_set():
+                    break
+                # A link that worked starts the backoff afresh; repeated failures keep growing it.
+                if delays is None or self.connection().connected:
+                    delays = reconnect_delays(self.reconnect_max_s)
+                self._set_link(LinkState.UNREACHABLE, error)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), next(delays))
+                except TimeoutError:
+                    pass
+
+    async def _follow(self, client: HubClient) -> None:
+        """Follow the hub until stop; raises HubUnreachable/HubRejected when it cannot connect
+        or the link fails."""
+        ws = await client.connect_events()
+        tasks: list[asyncio.Task] = []
+        try:
+            # Read the camera list before saying "connected", so after a hub restart a page
+            # never shows a connected hub with yesterday's cameras.
+            await self._refresh_cameras(client)
+            self._set_link(LinkState.CONNECTED)
+            tasks = [
+                asyncio.create_task(self._read_events(ws, client), name="events"),
+                asyncio.create_task(self._every(self.cameras_refresh_s, self._refresh_cameras, client),
+                                    name="cameras"),
+                asyncio.create_task(self._every(self.sync_refresh_s, self._refresh_sync, client),
+                                    name="sync"),
+                asyncio.create_task(self._wake.wait(), name="stop"),
+            ]
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task.exception() is not None:
+                    raise task.exception()
+        finally:
+            for task in [*tasks, *self._inflight.values()]:
+                task.cancel()
+            await asyncio.gather(*tasks, *self._inflight.values(), return_exceptions=True)
+            self._inflight.clear()
+            self._dirty.clear()
+            await ws.close()
+
+    @staticmethod
+    async def _every(interval_s: float, job, client: HubClient) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            await job(client)
+
+    async def _read_events(self, ws: aiohttp.ClientWebSocketResponse, client: HubClient) -> None:
+        async for msg in ws:
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                try:
+                    event = json.loads(msg.data)
+                except ValueError:
+                    log.warning("%s: ignoring a malformed event: %.200r", self.name, msg.data)
+                    continue
+                self._on_event(event, client)
+            elif msg.type is aiohttp.WSMsgType.ERROR:
+                raise HubUnreachable(f"event stream failed: {ws.exception()}")
+        raise HubUnreachable(f"event stream closed by the hub (code {ws.close_code})")
+
+    def _on_event(self, event: dict, client: HubClient) -> None:
+        kind, camera_id = event.get("type"), event.get("camera_id")
+        if not isinstance(camera_id, str):
+            return
+        if kind == "frame":
+            _, have = self.frame(camera_id).read()
+            capture = event.get("capture_time_ns")
+            # A fetch may already have brought this frame or a newer one.
+            if have is None or not isinstance(capture, int) or capture > have.capture_time_ns:
+                self._want_frame(camera_id, client)
+        elif kind in ("camera_online", "camera_stale"):
+            online = kind == "camera_online"
+            with self._cond:
+                self._cameras = tuple(
+                    c.model_copy(update={"online": online}) if c.camera_id == camera_id else c
+                    for c in self._cameras
+                )
+                self._cond.notify_all()
+
+    def _want_frame(self, camera_id: str, client: HubClient) -> None:
+        self._dirty.add(camera_id)
+        if camera_id not in self._inflight:
+            self._inflight[camera_id] = asyncio.create_task(
+                self._fetch_frames(camera_id, client), name=f"fetch:{camera_id}"
+            )
+
+    async def _fetch_frames(self, camera_id: str, client: HubClient) -> None:
+        """Fetch until no event marked the camera dirty during the last fetch."""
+        try:
+            loop = asyncio.get_running_loop()
+            while camera_id in self._dirty:
+                self._dirty.discard(camera_id)
+                started = loop.time()
+                frame = await client.latest_frame(camera_id)
+                if frame is not None:
+                    self._store_frame(frame)
+                # Events during this pause only re-mark the camera: still one fetch after it.
+                await asyncio.sleep(max(0.0, started + self.fetch_interval_s - loop.time()))
+        except (HubUnreachable, HubRejected) as exc:
+            # The event stream or the next refresh notices a dead hub; one failed fetch alone
+            # is not worth reconnecting for.
+            log.debug("%s: fetching %s failed: %s", self.name, camera_id, exc)
+        except Exception:
+            log.exception("%s: fetching %s failed", self.name, camera_id)
+        finally:
+            self._inflight.pop(camera_id, None)
+
+    def _store_frame(self, frame: FrameImage) -> None:
+        latest = self.frame(frame.camera_id)
+        _, have = latest.read()
+        if have is not None and (have.seq, have.capture_time_ns) == (frame.seq, frame.capture_time_ns):
+            return  # the same frame again: no new version, sessions need not re-render
+        latest.put(frame)
+        with self._cond:
+            self._cond.notify_all()
+
+    async def _refresh_cameras(self, client: HubClient) -> None:
+        cameras = await client.cameras()
+        self._update(cameras=cameras)
+        # Covers frames whose events were dropped (slow subscriber) or sent before we subscribed.
+        for cam in cameras:
+            _, have = self.frame(cam.camera_id).read()
+            if have is None or have.capture_time_ns < cam.last_capture_time_ns:
+                self._want_frame(cam.camera_id, client)
+
+    async def _refresh_sync(self, client: HubClient) -> None:
+        # Only online cameras: a stale camera's last frame would anchor the set seconds ago.
+        online = [c.camera_id for c in self.cameras() if c.online]
+        self._update(sync=await client.sync_set(online) if len(online) >= 2 else None)

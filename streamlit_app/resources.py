@@ -1,0 +1,34 @@
+"""Process-wide resources shared by every browser session, cached with ``st.cache_resource``.
+
+Only pages import this module, so the rest of the package stays importable (and testable)
+without a Streamlit runtime.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from .poller import HubPoller
+from .settings import DashboardSettings
+
+
+def _release(poller: HubPoller) -> None:
+    poller.stop()
+
+
+@st.cache_resource(show_spinner=False, on_release=_release, validate=HubPoller.is_alive)
+def get_poller(hub_url: str) -> HubPoller:
+    """The one running poller of ``hub_url`` in this Streamlit process, started on first use.
+
+    Its timings come from ``DashboardSettings``. A poller whose thread died is replaced on the
+    next call (``validate``); ``get_poller.clear()`` stops them all.
+    """
+    s = DashboardSettings()
+    return HubPoller(
+        hub_url,
+        cameras_refresh_s=s.cameras_refresh_s,
+        sync_refresh_s=s.sync_refresh_s,
+        request_timeout_s=s.request_timeout_s,
+        reconnect_max_s=s.reconnect_max_s,
+        fetch_interval_s=s.fetch_interval_s,
+    ).start()

@@ -1,0 +1,151 @@
+"""HubPoller against a real hub (uvicorn on a loopback port)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from streamlit_app.hub_client import HubClient
+from streamlit_app.models import LinkState
+from streamlit_app.poller import HubPoller
+from tests.support import RunningHub, free_port
+
+from .conftest import post_frame
+
+
+@pytest.fixture
+def make_poller():
+    started: list[HubPoller] = []
+
+    def make(url: str, **kwargs) -> HubPoller:
+        kwargs.setdefault("reconnect_max_s", 0.5)
+        poller = HubPoller(url, **kwargs).start()
+        started.append(poller)
+        return poller
+
+    yield make
+    for poller in started:
+        poller.stop()
+        assert not poller.is_alive()
+        assert poller.error is None
+
+
+def connected(p: HubPoller) -> bool:
+    return p.connection().connected
+
+
+def newest_seq(camera_id: str, seq: int):
+    def check(p: HubPoller) -> bool:
+        _, frame = p.frame(camera_id).read()
+        return frame is not None and frame.seq == seq
+    return check
+
+
+def test_keeps_the_newest_frame_of_each_camera_and_the_sync_set(hub, camera_jpegs, make_poller):
+    poller = make_poller(hub.url)
+    assert poller.wait_for(connected, 5)
+    assert poller.name in {t.name for t in threading.enumerate()}
+    for seq in range(5):
+        for cam, jpegs in camera_jpegs.items():
+            post_frame(hub.url, cam, seq, jpegs[seq])
+
+    assert poller.wait_for(lambda p: all(newest_seq(c, 4)(p) for c in camera_jpegs), 5)
+    for cam, jpegs in camera_jpegs.items():
+        _, frame = poller.frame(cam).read()
+        assert frame.jpeg == jpegs[4]
+        assert frame.width == 480 and frame.capture_time_ns <= frame.hub_receive_time_ns
+    assert poller.wait_for(lambda p: [c.camera_id for c in p.cameras()] == ["front", "side"], 5)
+    assert poller.wait_for(lambda p: p.sync_set() is not None, 5)
+    sync = poller.sync_set()
+    assert {f.camera_id for f in sync.frames} == {"front", "side"}
+    times = [f.capture_time_ns for f in sync.frames]
+    assert sync.spread_ms == pytest.approx((max(times) - min(times)) / 1e6, abs=1e-3)
+
+
+def gated_client() -> type[HubClient]:
+    """A HubClient class (fresh per test) that holds its first frame fetch until ``gate`` is
+    set and records how many fetches ran and how many at once."""
+
+    class GatedClient(HubClient):
+        gate = threading.Event()
+        first_fetch_started = threading.Event()
+        fetches = 0
+        inflight = 0
+        max_inflight = 0
+
+        async def latest_frame(self, camera_id):
+            return await _gated_fetch(type(self), super().latest_frame, camera_id)
+
+    return GatedClient
+
+
+async def _gated_fetch(cls, fetch, camera_id):
+    cls.fetches += 1
+    cls.inflight += 1
+    cls.max_inflight = max(cls.max_inflight, cls.inflight)
+    try:
+        if not cls.first_fetch_started.is_set():
+            cls.first_fetch_started.set()
+            await asyncio.to_thread(cls.gate.wait, 5)
+        return await fetch(camera_id)
+    finally:
+        cls.inflight -= 1
+
+
+def test_frame_fetches_coalesce_one_in_flight_per_camera(hub, camera_jpegs, make_poller):
+    jpeg = camera_jpegs["front"][0]
+    GatedClient = gated_client()
+    # Long refreshes: only frame events trigger fetches here.
+    poller = make_poller(hub.url, client_factory=GatedClient, cameras_refresh_s=10, sync_refresh_s=10)
+    assert poller.wait_for(connected, 5)
+    post_frame(hub.url, "front", 0, jpeg)
+    assert GatedClient.first_fetch_started.wait(5)
+    for seq in range(1, 30):  # 29 events arrive while the first fetch is held
+        post_frame(hub.url, "front", seq, jpeg)
+    GatedClient.gate.set()
+
+    assert poller.wait_for(newest_seq("front", 29), 5)
+    assert GatedClient.max_inflight == 1
+    # The held fetch brings seq 29; events queued meanwhile cost at most one more fetch.
+    assert GatedClient.fetches <= 2
+    assert poller.frame("front").version == 1  # the repeat fetch found the same frame: no new version
+
+
+def test_reports_unreachable_and_recovers_when_the_hub_returns(hub, camera_jpegs, make_poller):
+    jpeg = camera_jpegs["side"][0]
+    poller = make_poller(hub.url)
+    assert poller.wait_for(connected, 5)
+    hub.stop()
+
+    assert poller.wait_for(lambda p: p.connection().state is LinkState.UNREACHABLE, 10)
+    down = poller.connection()
+    assert down.last_error and down.attempts >= 1
+    assert poller.wait_for(lambda p: p.connection().attempts >= 2, 10)
+    assert poller.connection().since_ns == down.since_ns  # "since" is the first failure
+
+    hub.start()
+    assert poller.wait_for(connected, 10)
+    post_frame(hub.url, "side", 7, jpeg)
+    assert poller.wait_for(newest_seq("side", 7), 5)
+
+
+def test_without_a_hub_it_keeps_retrying_and_stops_promptly(make_poller):
+    poller = make_poller(f"http://127.0.0.1:{free_port()}")
+    assert poller.wait_for(lambda p: p.connection().attempts >= 2, 10)
+    conn = poller.connection()
+    assert conn.state is LinkState.UNREACHABLE and "127.0.0.1" in conn.last_error
+    poller.stop(timeout=5)
+    assert not poller.is_alive()
+
+
+def test_stale_camera_is_marked_offline(camera_jpegs, make_poller):
+    # The listing (every 0.1 s) sees the camera online well within the 1 s stale delay; the
+    # stale event or the next listing then turns it offline.
+    with RunningHub(stale_after_s=1.0) as hub:
+        poller = make_poller(hub.url, cameras_refresh_s=0.1)
+        assert poller.wait_for(connected, 5)
+        post_frame(hub.url, "side", 0, camera_jpegs["side"][0])
+        assert poller.wait_for(lambda p: [c.online for c in p.cameras()] == [True], 5)
+        assert poller.wait_for(lambda p: [c.online for c in p.cameras()] == [False], 5)
