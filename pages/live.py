@@ -71,6 +71,8 @@ def render_live(poller: HubPoller, columns: int) -> None:
     seen = st.session_state.setdefault("live_seen", SeenFrames())
     render_sync(poller.sync_set(), sum(c.online for c in cameras), conn.connected)
     st.subheader("Cameras")
+    # Fewer cameras than grid columns: let them share the width rather than leave gaps.
+    columns = min(columns, len(cameras))
     for row in rows(cameras, columns):
         for col, cam in zip(st.columns(columns), row):
             with col:

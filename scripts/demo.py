@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -40,6 +41,17 @@ def camera_args(sources: str) -> list[str]:
     return out
 
 
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        # As uvicorn and Streamlit do: connections left in TIME_WAIT by a previous run don't count.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def wait_http(url: str, timeout_s: float, proc: subprocess.Popen) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and proc.poll() is None:
@@ -64,6 +76,12 @@ def main() -> int:
             print(NO_DATA_HINT.format(dir=DATA_DIR / "squat"))
             return 2
         sources = DEFAULT_SOURCES
+    busy = [f"{name} port {port}" for name, port in (("HUB_PORT", args.hub_port), ("UI_PORT", args.ui_port))
+            if not port_free(port)]
+    if busy:
+        print(f"demo: {' and '.join(busy)} already in use (another demo running?); "
+              "pick others, e.g. `make demo HUB_PORT=8010 UI_PORT=8511`")
+        return 1
     hub_url = f"http://127.0.0.1:{args.hub_port}"
     env = {**os.environ, "FORMSYNC_HUB_URL": hub_url, "PYTHONUNBUFFERED": "1"}
     py = sys.executable
