@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from .errors import RequestIdMiddleware, install_error_handlers
 from .events import EventBus
 from .ingest import IngestService
+from .live_sync import LiveSync
+from .metrics import HubMetrics
 from .results import LatestResults
 from .routes import api_router, health
 from .settings import HubSettings
@@ -30,8 +32,10 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bus = EventBus(queue_size=settings.event_queue_size)
         app.state.bus = bus
+        live_sync = LiveSync(int(settings.sync_max_spread_ms * 1e6), bus.publish, app.state.metrics)
         app.state.ingest = IngestService(
-            store, bus, max_frame_bytes=settings.max_frame_bytes, stale_after_s=settings.stale_after_s
+            store, bus, max_frame_bytes=settings.max_frame_bytes, stale_after_s=settings.stale_after_s,
+            live_sync=live_sync,
         )
         watcher = asyncio.create_task(app.state.ingest.watch_stale(), name="stale-watcher")
         try:
@@ -50,6 +54,7 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
     app.state.settings = settings
     app.state.store = store
     app.state.results = LatestResults()
+    app.state.metrics = HubMetrics()
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)

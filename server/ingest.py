@@ -9,6 +9,7 @@ import time
 from .errors import ApiError
 from .events import EventBus
 from .jpeg import jpeg_size
+from .live_sync import LiveSync
 from .store import Frame, FrameStore
 
 log = logging.getLogger(__name__)
@@ -21,15 +22,18 @@ class IngestService:
     lock held for a reference swap).
     """
 
-    def __init__(self, store: FrameStore, bus: EventBus, *, max_frame_bytes: int, stale_after_s: float) -> None:
+    def __init__(self, store: FrameStore, bus: EventBus, *, max_frame_bytes: int, stale_after_s: float,
+                 live_sync: LiveSync | None = None) -> None:
         self.store = store
         self.bus = bus
+        self.live_sync = live_sync
         self.max_frame_bytes = max_frame_bytes
         self.stale_after_ns = int(stale_after_s * 1e9)
         self._stale: set[str] = set()
 
     def accept(self, camera_id: str, jpeg: bytes, *, seq: int, capture_time_ns: int,
-               source_frame: int | None) -> Frame:
+               source_frame: int | None = None, clock_offset_ns: int | None = None,
+               clock_uncertainty_ns: int | None = None) -> Frame:
         """Validate and store one frame; on any error nothing stored changes.
 
         Raises:
@@ -41,17 +45,23 @@ class IngestService:
         frame = Frame(
             camera_id=camera_id, seq=seq, capture_time_ns=capture_time_ns,
             hub_receive_time_ns=time.time_ns(), jpeg=jpeg, width=width, height=height,
-            source_frame=source_frame,
+            source_frame=source_frame, clock_offset_ns=clock_offset_ns,
+            clock_uncertainty_ns=clock_uncertainty_ns,
         )
         result = self.store.put(frame)
         if result.is_new_camera or camera_id in self._stale:
             self._stale.discard(camera_id)
             log.info("camera %s online", camera_id)
             self.bus.publish({"type": "camera_online", "camera_id": camera_id, "time_ns": frame.hub_receive_time_ns})
+        if self.live_sync is not None:
+            if result.is_new_camera or result.is_new_stream or camera_id not in self.live_sync.online:
+                self.live_sync.set_online(camera_id, True)
         self.bus.publish({
             "type": "frame", "camera_id": camera_id, "seq": seq,
             "capture_time_ns": capture_time_ns, "hub_receive_time_ns": frame.hub_receive_time_ns,
         })
+        if self.live_sync is not None:
+            self.live_sync.add(frame)
         return frame
 
     def too_large(self, size: int | None = None) -> ApiError:
@@ -70,6 +80,8 @@ class IngestService:
             if cam.camera_id not in self._stale and not self.is_online(cam.last_receive_time_ns, now_ns):
                 self._stale.add(cam.camera_id)
                 newly.append(cam.camera_id)
+                if self.live_sync is not None:
+                    self.live_sync.set_online(cam.camera_id, False)
                 log.info("camera %s stale", cam.camera_id)
                 self.bus.publish({"type": "camera_stale", "camera_id": cam.camera_id, "time_ns": now_ns})
         return newly

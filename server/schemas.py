@@ -20,6 +20,8 @@ class FrameMeta(_Wire):
     width: int = Field(ge=1, description="Image width in pixels.")
     height: int = Field(ge=1, description="Image height in pixels.")
     bytes: int = Field(ge=1, description="JPEG size in bytes.")
+    clock_offset_ns: int | None = Field(None, description="Hub minus camera clock, as the camera estimated it, ns.")
+    clock_uncertainty_ns: int | None = Field(None, ge=0, description="Bound on that estimate's error, ns.")
 
 
 class CameraOut(_Wire):
@@ -33,6 +35,8 @@ class CameraOut(_Wire):
     height: int = Field(ge=1)
     frames_total: int = Field(ge=0)
     gaps: int = Field(ge=0, description="Frames missing by sequence number.")
+    clock_offset_ms: float | None = Field(None, description="Hub minus camera clock (camera's estimate), ms.")
+    clock_uncertainty_ms: float | None = Field(None, ge=0, description="Bound on the offset's error, ms.")
 
 
 class CamerasOut(_Wire):
@@ -41,6 +45,7 @@ class CamerasOut(_Wire):
 
 class SyncSetOut(_Wire):
     spread_ms: float = Field(ge=0, description="Newest minus oldest capture time in the set, ms.")
+    max_spread_ms: float = Field(gt=0, description="Largest spread the synchroniser accepts, ms.")
     frames: list[FrameMeta]
 
 
@@ -50,6 +55,15 @@ class StreamHeader(_Wire):
     seq: int = Field(ge=0, le=2**63 - 1)
     capture_time_ns: int = Field(ge=0, le=2**63 - 1)
     source_frame: int | None = Field(None, ge=0, le=2**63 - 1)
+    clock_offset_ns: int | None = Field(None, ge=-(2**62), le=2**62)
+    clock_uncertainty_ns: int | None = Field(None, ge=0, le=2**62)
+
+
+class TimeOut(_Wire):
+    """Hub timestamps of one NTP-style exchange (RFC 5905 t1, t2), ns since the epoch."""
+
+    receive_time_ns: int
+    send_time_ns: int
 
 
 class HealthOut(_Wire):

@@ -30,6 +30,10 @@ class HubSettings(BaseSettings):
     ring_max_frames: int = Field(
         256, ge=2, le=4096, description="Upper bound on ring length whatever the fps (memory guard)."
     )
+    sync_max_spread_ms: float = Field(
+        20.0, gt=0, le=1000,
+        description="Largest capture-time spread of a synchronised set, ms (default: half a frame at 25 fps).",
+    )
     event_queue_size: int = Field(
         64, ge=1, le=10_000,
         description="Events buffered per subscriber; a slower subscriber loses its oldest events.",

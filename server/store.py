@@ -28,6 +28,8 @@ class Frame:
     width: int
     height: int
     source_frame: int | None = None
+    clock_offset_ns: int | None = None  # hub minus camera clock, as the camera estimated it
+    clock_uncertainty_ns: int | None = None  # bound on that estimate's error (half its round trip)
 
     @property
     def bytes(self) -> int:
@@ -44,6 +46,8 @@ class Frame:
             "width": self.width,
             "height": self.height,
             "bytes": len(self.jpeg),
+            "clock_offset_ns": self.clock_offset_ns,
+            "clock_uncertainty_ns": self.clock_uncertainty_ns,
         }
 
 
@@ -64,6 +68,8 @@ class CameraStatus:
     fps: float
     frames_total: int
     gaps: int
+    clock_offset_ns: int | None = None
+    clock_uncertainty_ns: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,8 @@ class FrameStore(Protocol):
     def latest(self, camera_id: str) -> Frame | None: ...
 
     def ring(self, camera_id: str) -> tuple[Frame, ...]: ...
+
+    def frame(self, camera_id: str, seq: int) -> Frame | None: ...
 
     def cameras(self) -> list[CameraStatus]: ...
 
@@ -151,6 +159,13 @@ class InMemoryFrameStore:
             slot = self._slots.get(camera_id)
             return tuple(slot.ring) if slot else ()
 
+    def frame(self, camera_id: str, seq: int) -> Frame | None:
+        """The frame with this seq if still in the ring (the ring is short: a linear scan)."""
+        for f in reversed(self.ring(camera_id)):
+            if f.seq == seq:
+                return f
+        return None
+
     def cameras(self) -> list[CameraStatus]:
         with self._lock:
             snapshot = [
@@ -172,6 +187,8 @@ class InMemoryFrameStore:
                     fps=fps,
                     frames_total=total,
                     gaps=gaps,
+                    clock_offset_ns=last.clock_offset_ns,
+                    clock_uncertainty_ns=last.clock_uncertainty_ns,
                 )
             )
         return out

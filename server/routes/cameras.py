@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..deps import CameraId, IngestDep, StoreDep
@@ -52,10 +52,15 @@ async def upload_frame(
                                description="Per-camera sequence number.")],
     source_frame: Annotated[int | None, Header(alias="X-Source-Frame", ge=0, le=2**63 - 1,
                                                description="Frame index in the source video.")] = None,
+    clock_offset_ns: Annotated[int | None, Header(alias="X-Clock-Offset-Ns", ge=-(2**62), le=2**62,
+                                                  description="Hub minus camera clock (camera's estimate).")] = None,
+    clock_uncertainty_ns: Annotated[int | None, Header(alias="X-Clock-Uncertainty-Ns", ge=0, le=2**62,
+                                                       description="Bound on the offset's error.")] = None,
 ) -> Response:
     body = await _read_body(request, ingest.max_frame_bytes, ingest.too_large)
     frame = ingest.accept(camera_id, body, seq=seq, capture_time_ns=capture_time_ns,
-                          source_frame=source_frame)
+                          source_frame=source_frame, clock_offset_ns=clock_offset_ns,
+                          clock_uncertainty_ns=clock_uncertainty_ns)
     return JSONResponse(frame.meta(), status_code=201)
 
 
@@ -75,6 +80,9 @@ def list_cameras(store: StoreDep, ingest: IngestDep) -> dict:
                 "height": c.height,
                 "frames_total": c.frames_total,
                 "gaps": c.gaps,
+                "clock_offset_ms": None if c.clock_offset_ns is None else round(c.clock_offset_ns / 1e6, 3),
+                "clock_uncertainty_ms": None if c.clock_uncertainty_ns is None
+                else round(c.clock_uncertainty_ns / 1e6, 3),
             }
             for c in store.cameras()
         ]
@@ -91,6 +99,23 @@ def latest_frame(camera_id: CameraId, store: StoreDep) -> Response:
     if frame is None:
         raise ApiError(404, "camera_not_found", f"camera {camera_id!r} has sent no frame",
                        camera_id=camera_id)
+    return jpeg_response(frame)
+
+
+@router.get(
+    "/{camera_id}/frames/{seq}", response_class=Response, responses={404: {"model": ErrorOut},
+    200: {"content": {"image/jpeg": {}}, "description": "That frame's JPEG; metadata in X- headers."}},
+    summary="A recent frame by seq (from the ~1 s ring), e.g. one of a synchronised set",
+)
+def frame_by_seq(camera_id: CameraId, seq: Annotated[int, Path(ge=0, le=2**63 - 1)], store: StoreDep) -> Response:
+    frame = store.frame(camera_id, seq)
+    if frame is None:
+        raise ApiError(404, "frame_not_found", f"frame {seq} of camera {camera_id!r} is not in the ring",
+                       camera_id=camera_id, seq=seq)
+    return jpeg_response(frame)
+
+
+def jpeg_response(frame) -> Response:
     headers = {
         "X-Frame-Seq": str(frame.seq),
         "X-Capture-Time-Ns": str(frame.capture_time_ns),

@@ -12,7 +12,7 @@ from ..deps import BusDep
 
 router = APIRouter(tags=["events"])
 
-EVENT_TYPES = frozenset({"frame", "camera_online", "camera_stale", "analysis"})
+EVENT_TYPES = frozenset({"frame", "camera_online", "camera_stale", "analysis", "sync_set"})
 
 
 @router.websocket("/events")

@@ -1,6 +1,7 @@
 """Liveness."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..deps import StoreDep
 from ..schemas import HealthOut
@@ -11,3 +12,9 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", response_model=HealthOut, summary="The hub is up")
 def healthz(store: StoreDep) -> dict:
     return {"status": "ok", "cameras": len(store.cameras())}
+
+
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics",
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
@@ -16,6 +17,22 @@ from ..settings import CAMERA_ID_PATTERN
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 _ID = re.compile(CAMERA_ID_PATTERN)
 _MAX_HEADER = 4096
+
+
+def time_reply(text: str | None, received_ns: int) -> str:
+    """Answer ``{"type": "time", "t0": int}`` with the NTP exchange's hub stamps t1 and t2.
+
+    Raises ApiError 422 for any other text message.
+    """
+    try:
+        request = json.loads(text or "")
+        t0 = request["t0"] if request.get("type") == "time" else None
+    except (ValueError, AttributeError, KeyError, TypeError):
+        t0 = None
+    if not isinstance(t0, int):
+        raise ApiError(422, "invalid_message",
+                       'frames are binary messages; the only text message is {"type": "time", "t0": <ns>}')
+    return json.dumps({"type": "time", "t0": t0, "t1": received_ns, "t2": time.time_ns()})
 
 
 def split_message(message: bytes) -> tuple[StreamHeader, bytes]:
@@ -44,16 +61,20 @@ async def stream_frames(websocket: WebSocket, camera_id: str, ingest: IngestDep)
     try:
         while True:
             message = await websocket.receive()
+            received_ns = time.time_ns()
             if message["type"] == "websocket.disconnect":
                 return
             data = message.get("bytes")
             try:
                 if data is None:
-                    raise ApiError(422, "invalid_message", "frames are sent as binary messages")
+                    await websocket.send_text(time_reply(message.get("text"), received_ns))
+                    continue
                 header, jpeg = split_message(data)
                 frame = ingest.accept(camera_id, jpeg, seq=header.seq,
                                       capture_time_ns=header.capture_time_ns,
-                                      source_frame=header.source_frame)
+                                      source_frame=header.source_frame,
+                                      clock_offset_ns=header.clock_offset_ns,
+                                      clock_uncertainty_ns=header.clock_uncertainty_ns)
             except ApiError as err:
                 await websocket.send_text(json.dumps({"ok": False, "status": err.status, **err.body(request_id)}))
                 continue

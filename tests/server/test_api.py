@@ -106,9 +106,13 @@ def test_sync_set_picks_closest_frames(client):
     for seq, t_ms in enumerate([10, 40, 71]):
         post(client, "b", GOOD, seq=seq, t_ns=10**12 + t_ms * 10**6)
     body = client.get("/api/v1/frames/sync", params={"cameras": "a,b"}).json()
-    # b's newest (71 ms) bounds the set; a's nearest is 66 ms.
+    # a's 100 ms frame waits for a later b frame; the newest complete set is (66, 71).
     assert [(f["camera_id"], f["seq"]) for f in body["frames"]] == [("a", 2), ("b", 2)]
-    assert body["spread_ms"] == pytest.approx(5.0)
+    assert body["spread_ms"] == pytest.approx(5.0) and body["max_spread_ms"] == 20.0
+    post(client, "far", GOOD, seq=0, t_ns=10**12 + 500 * 10**6)
+    none = client.get("/api/v1/frames/sync", params={"cameras": "a,far"})
+    assert none.status_code == 404 and none.json()["error"]["code"] == "no_sync_set"
+    assert client.get("/api/v1/frames/sync", params={"cameras": "a"}).status_code == 422
     assert client.get("/api/v1/frames/sync", params={"cameras": "a,zzz"}).status_code == 404
     bad = client.get("/api/v1/frames/sync", params={"cameras": "a,b b"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_camera_list"
