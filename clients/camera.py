@@ -11,9 +11,10 @@ import time
 import aiohttp
 
 from .capture import CaptureLoop, CapturedFrame, reconnect_delays
-from .config import CameraConfig
+from .clock import ClockSync
+from .config import CameraConfig, ClientConfig
 from .stats import CameraStats
-from .transport import FrameRejected, HubUnavailable, make_transport
+from .transport import FrameRejected, HubUnavailable, NetDelay, Stamp, make_transport
 
 log = logging.getLogger("formsync.camera")
 
@@ -58,14 +59,14 @@ class CameraWorker(threading.Thread):
     An exception that ends the worker is logged with its traceback and kept in ``error``.
     """
 
-    def __init__(self, config: CameraConfig, *, hub_url: str, transport: str = "http",
-                 upload_timeout_s: float = 5.0, status_interval_s: float = 5.0) -> None:
+    def __init__(self, config: CameraConfig, client: ClientConfig) -> None:
         super().__init__(name=f"camera:{config.camera_id}", daemon=True)
         self.config = config
-        self.hub_url = hub_url
-        self.transport_kind = transport
-        self.upload_timeout_s = upload_timeout_s
-        self.status_interval_s = status_interval_s
+        self.client = client
+        self.hub_url = client.hub_url
+        shift_ns = int(client.clock_offset_ms * 1e6)
+        self.clock = ClockSync((lambda: time.time_ns() + shift_ns) if shift_ns else time.time_ns)
+        self.synced = threading.Event()
         self.stats = CameraStats()
         self.error: BaseException | None = None
         self.log = CameraLog(log, {"camera": config.camera_id})
@@ -103,7 +104,17 @@ class CameraWorker(threading.Thread):
             except RuntimeError:  # loop closed during shutdown
                 self._stop_event.set()
 
-        capture = CaptureLoop(self.config, on_frame, self._stop_event, self.log)
+        start_at = None
+        if self.client.start_at_ns is not None:
+            def start_at() -> int | None:
+                # Frame 0's moment is given on the hub's clock: wait for an offset to convert it.
+                while not self.synced.wait(0.1):
+                    if self._stop_event.is_set():
+                        return None
+                return self.clock.to_local_ns(self.client.start_at_ns)
+
+        capture = CaptureLoop(self.config, on_frame, self._stop_event, self.log,
+                              clock_ns=self.clock.clock_ns, start_at_local_ns=start_at)
         capture_done = asyncio.Event()
 
         def run_capture() -> None:
@@ -114,13 +125,14 @@ class CameraWorker(threading.Thread):
                 pass
 
         capture_thread = threading.Thread(target=run_capture, name=f"capture:{self.config.camera_id}", daemon=True)
-        timeout = aiohttp.ClientTimeout(total=self.upload_timeout_s)
+        timeout = aiohttp.ClientTimeout(total=self.client.upload_timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            transport = make_transport(self.transport_kind, session, self.hub_url, self.config.camera_id,
-                                       self.upload_timeout_s)
+            transport = make_transport(self.client.transport, session, self.hub_url, self.config.camera_id,
+                                       self.client.upload_timeout_s, NetDelay(self.client.net_delay_ms))
             capture_thread.start()
             tasks = [
                 asyncio.create_task(self._upload(pending, transport), name="upload"),
+                asyncio.create_task(self._resync(transport), name="clock"),
                 asyncio.create_task(self._status(), name="status"),
                 asyncio.create_task(self._wake.wait(), name="stop"),
                 asyncio.create_task(capture_done.wait(), name="capture-ended"),
@@ -147,7 +159,9 @@ class CameraWorker(threading.Thread):
             frame = await pending.get()
             started = time.perf_counter()
             try:
-                await transport.send(frame)
+                if self.clock.estimate is None:
+                    await self.sync_clock(transport)
+                await transport.send(frame, self.stamp(frame))
             except HubUnavailable as exc:
                 self.stats.failed += 1
                 if self.stats.hub_up is not False:
@@ -168,18 +182,51 @@ class CameraWorker(threading.Thread):
                 self.log.info("streaming to %s", self.hub_url)
                 self.stats.hub_up = True
 
+    def stamp(self, frame: CapturedFrame) -> Stamp:
+        """The frame's capture time on the hub's clock, with the offset estimate used."""
+        est = self.clock.estimate
+        if est is None:
+            return Stamp(frame.capture_time_ns)
+        offset = self.clock.offset_at(frame.capture_time_ns)
+        return Stamp(int(round(frame.capture_time_ns + offset)), int(round(offset)), int(round(est.uncertainty_ns)))
+
+    async def sync_clock(self, transport) -> None:
+        """One burst of NTP exchanges; raises HubUnavailable when the hub does not answer."""
+        samples = [await transport.time_sample(self.clock.clock_ns) for _ in range(self.client.time_burst)]
+        first = self.clock.estimate is None
+        est = self.clock.update(samples)
+        self.synced.set()
+        self.stats.clock_offset_ms = est.offset_ns / 1e6
+        self.stats.clock_uncertainty_ms = est.uncertainty_ns / 1e6
+        if first:
+            self.log.info("clock offset to hub %+.3f ms (± %.3f ms)", est.offset_ns / 1e6, est.uncertainty_ns / 1e6)
+
+    async def _resync(self, transport) -> None:
+        """Synchronise at once, then every ``resync_interval_s``; retry failures with backoff
+        (the upload loop reports the hub's state; an old estimate stays in use meanwhile)."""
+        delays = None
+        while True:
+            try:
+                await self.sync_clock(transport)
+                delays = None
+            except HubUnavailable:
+                delays = delays or reconnect_delays()
+                await asyncio.sleep(next(delays))
+                continue
+            await asyncio.sleep(self.client.resync_interval_s)
+
     async def _flush(self, pending: PendingFrame, transport) -> None:
         """A file played without looping ended: give its last frame a chance to go out."""
         await asyncio.sleep(0)  # let the capture thread's last call_soon_threadsafe land
         frame = pending.take_nowait()
         if frame is not None:
             try:
-                await transport.send(frame)
+                await transport.send(frame, self.stamp(frame))
                 self.stats.sent += 1
             except (HubUnavailable, FrameRejected) as exc:
                 self.log.warning("last frame not sent: %s", exc)
 
     async def _status(self) -> None:
         while True:
-            await asyncio.sleep(self.status_interval_s)
+            await asyncio.sleep(self.client.status_interval_s)
             self.log.info(self.stats.status_line())

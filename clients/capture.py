@@ -28,7 +28,8 @@ DEFAULT_FPS = 30.0
 class CapturedFrame:
     """One encoded frame with its stamps.
 
-    ``capture_time_ns``: wall clock (ns since the epoch) taken right after the grab.
+    ``capture_time_ns``: this machine's clock (ns since the epoch) right after the grab; the
+    uploader converts it to hub time.
     ``seq``: per-camera count of captured frames, from 0. ``source_frame``: index in the file,
     None for live sources.
     """
@@ -58,14 +59,27 @@ class CaptureLoop:
     Files play in real time at their own fps (or a lower target), looping if ``config.loop``.
     Devices and streams are read as fast as they deliver and thinned to the target fps. A source
     that fails to open or read is reopened with backoff; other cameras are unaffected.
+
+
+    Args:
+        clock_ns: the local clock used for stamps (``time.time_ns`` unless shifted for tests).
+        start_at_local_ns: for files, called once before playback: the local time at which frame 0
+            is shown (pass ``p`` of a looping file starts ``p`` clip durations later), so several
+            clients replaying one clip show the same frame at the same moment; None plays at once.
     """
 
     def __init__(self, config: CameraConfig, on_frame: Callable[[CapturedFrame], None],
-                 stop: threading.Event, log: logging.LoggerAdapter | logging.Logger) -> None:
+                 stop: threading.Event, log: logging.LoggerAdapter | logging.Logger,
+                 clock_ns: Callable[[], int] = time.time_ns,
+                 start_at_local_ns: Callable[[], int | None] | None = None) -> None:
         self.config = config
         self.on_frame = on_frame
         self.stop = stop
         self.log = log
+        self.clock_ns = clock_ns
+        self.start_at_local_ns = start_at_local_ns
+        self._passes = 0
+        self._first_start: float | None = None
         self.seq = 0
         self.finished = threading.Event()
         self.error: BaseException | None = None
@@ -116,11 +130,28 @@ class CaptureLoop:
         self.seq += 1
         self.on_frame(frame)
 
+    def _pass_start(self, source: OpenedSource) -> float:
+        """Monotonic time at which this pass shows frame 0."""
+        if self._first_start is None:
+            start_local = self.start_at_local_ns() if self.start_at_local_ns else None
+            self._first_start = time.monotonic() if start_local is None else \
+                time.monotonic() + (start_local - self.clock_ns()) / 1e9
+            if start_local is not None:
+                self.log.info("frame 0 at local %.3f s from now", self._first_start - time.monotonic())
+            self._passes = 0
+            return self._first_start
+        self._passes += 1
+        if self.start_at_local_ns is None:
+            return time.monotonic()
+        # Keep looping clients aligned: pass p starts p clip durations after the first.
+        duration = source.frame_count / (source.fps or DEFAULT_FPS)
+        return self._first_start + self._passes * duration
+
     def _play_file(self, source: OpenedSource) -> bool:
         """Play one pass; True when the file ended, False when stopped."""
         schedule = FileSchedule(source.fps or DEFAULT_FPS, self.config.fps)
         cap = source.cap
-        start = time.monotonic()
+        start = self._pass_start(source)
         k = position = 0
         while True:
             if self.stop.wait(max(0.0, start + schedule.emit_time(k) - time.monotonic())):
@@ -133,7 +164,7 @@ class CaptureLoop:
                 position += 1
             if not cap.grab():
                 return True
-            capture_time_ns = time.time_ns()
+            capture_time_ns = self.clock_ns()
             position += 1
             ok, image = cap.retrieve()
             if not ok:
@@ -148,7 +179,7 @@ class CaptureLoop:
         while not self.stop.is_set():
             if not cap.grab():
                 raise SourceError(f"read from {self.config.source!r} failed")
-            capture_time_ns = time.time_ns()
+            capture_time_ns = self.clock_ns()
             # Grab every frame (keeps the device queue drained) but decode only those we send.
             if not limiter.should_emit(time.monotonic()):
                 continue

@@ -5,9 +5,25 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from .config import ConfigError, build_config, load_yaml, parse_camera_arg
+
+
+def parse_start_at(text: str) -> int:
+    """``"1763712000.5"`` or an ISO 8601 time with a zone -> ns since the epoch."""
+    try:
+        return int(round(float(text) * 1e9))
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not epoch seconds or ISO 8601: {text!r}") from None
+    if when.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a time zone (e.g. +00:00) in {text!r}")
+    return int(round(when.timestamp() * 1e9))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", action=argparse.BooleanOptionalAction, default=None,
                    help="replay video files when they end (default: loop)")
     p.add_argument("--status-interval", type=float, help="seconds between status lines (default 5)")
+    p.add_argument("--resync-interval", type=float, help="seconds between clock synchronisations (default 30)")
+    p.add_argument("--start-at", type=parse_start_at, metavar="TIME",
+                   help="file sources show frame 0 at this wall-clock time (hub clock): epoch seconds "
+                        "or ISO 8601, e.g. 2026-11-21T10:00:00+00:00")
+    p.add_argument("--clock-offset-ms", type=float, help="testing: shift this client's clock by N ms")
+    p.add_argument("--net-delay-ms", type=float, help="testing: add a random 0..N ms delay to each direction")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -47,7 +69,9 @@ def config_from_args(args: argparse.Namespace):
         raise ConfigError("no camera given: use --camera ID=SOURCE (e.g. --camera front=0) or --config FILE")
     fields["cameras"] = [{**c, **per_camera} if isinstance(c, dict) else c for c in cameras]
     for key, value in (("hub_url", args.hub), ("transport", args.transport),
-                       ("status_interval_s", args.status_interval)):
+                       ("status_interval_s", args.status_interval), ("resync_interval_s", args.resync_interval),
+                       ("start_at_ns", args.start_at), ("clock_offset_ms", args.clock_offset_ms),
+                       ("net_delay_ms", args.net_delay_ms)):
         if value is not None:
             fields[key] = value
     return build_config(fields)

@@ -37,6 +37,13 @@ class ClientConfig(BaseModel):
     transport: Literal["http", "ws"] = Field("http", description="HTTP POST per frame, or one WebSocket.")
     status_interval_s: float = Field(5.0, gt=0, le=3600, description="Seconds between status lines.")
     upload_timeout_s: float = Field(5.0, gt=0, le=120, description="Timeout for one upload, s.")
+    resync_interval_s: float = Field(30.0, gt=0, le=3600, description="Seconds between clock re-synchronisations.")
+    time_burst: int = Field(16, ge=1, le=64, description="NTP exchanges per synchronisation burst.")
+    clock_offset_ms: float = Field(0.0, ge=-86_400_000, le=86_400_000,
+                                   description="Testing: shift this client's clock by this much, ms.")
+    start_at_ns: int | None = Field(None, ge=0, description="Hub time (ns) at which file sources show frame 0.")
+    net_delay_ms: float = Field(0.0, ge=0, le=10_000,
+                                description="Testing: random extra delay per direction of each exchange, 0..N ms.")
     cameras: tuple[CameraConfig, ...] = Field(min_length=1)
 
 

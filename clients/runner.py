@@ -17,8 +17,7 @@ STOP_TIMEOUT_S = 2.0
 
 def start_workers(config: ClientConfig) -> list[CameraWorker]:
     workers = [
-        CameraWorker(cam, hub_url=config.hub_url, transport=config.transport,
-                     upload_timeout_s=config.upload_timeout_s, status_interval_s=config.status_interval_s)
+        CameraWorker(cam, config)
         for cam in config.cameras
     ]
     for w in workers:

@@ -20,6 +20,8 @@ class CameraStats:
     rejected: int = 0  # refused by the hub (4xx)
     failed: int = 0  # upload attempts that found the hub unavailable
     hub_up: bool | None = None
+    clock_offset_ms: float | None = None
+    clock_uncertainty_ms: float | None = None
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=300))
     _last: tuple[float, int, int] = field(default_factory=lambda: (time.monotonic(), 0, 0))
 
@@ -33,6 +35,8 @@ class CameraStats:
         lat = np.percentile(self.latencies_ms, [50, 95]) if self.latencies_ms else None
         lat_text = f"upload p50 {lat[0]:.1f} ms p95 {lat[1]:.1f} ms" if lat is not None else "upload -"
         state = {None: "hub ?", True: "hub up", False: "hub DOWN"}[self.hub_up]
+        if self.clock_offset_ms is not None:
+            state += f", clock {self.clock_offset_ms:+.1f} ± {self.clock_uncertainty_ms:.1f} ms"
         return (f"sent {(self.sent - sent0) / dt:.1f} fps (captured "
                 f"{(self.captured - captured0) / dt:.1f}), drops {self.dropped}, rejected {self.rejected}, "
                 f"{lat_text}, {state}")

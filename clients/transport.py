@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
 
 from .capture import CapturedFrame
+from .clock import TimeSample
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What an upload says about time: the capture time on the hub's clock and the estimate used."""
+
+    capture_time_ns: int
+    clock_offset_ns: int | None = None
+    clock_uncertainty_ns: int | None = None
+
+
+class NetDelay:
+    """Testing aid (``--net-delay-ms``): a random one-way delay, uniform in [0, max_ms], applied
+    to each direction of each exchange, so offset estimation meets asymmetric paths."""
+
+    def __init__(self, max_ms: float = 0.0, rng: random.Random | None = None) -> None:
+        self.max_s = max_ms / 1e3
+        self.rng = rng or random.Random()
+
+    async def __call__(self) -> None:
+        if self.max_s > 0:
+            await asyncio.sleep(self.rng.uniform(0, self.max_s))
 
 
 class HubUnavailable(ConnectionError):
@@ -23,8 +50,11 @@ class FrameRejected(Exception):
 
 
 class Transport(Protocol):
-    async def send(self, frame: CapturedFrame) -> None:
+    async def send(self, frame: CapturedFrame, stamp: Stamp) -> None:
         """Deliver one frame; raises HubUnavailable or FrameRejected."""
+
+    async def time_sample(self, clock_ns: Callable[[], int]) -> TimeSample:
+        """One NTP-style exchange with the hub; raises HubUnavailable."""
 
     async def close(self) -> None: ...
 
@@ -41,18 +71,37 @@ class HttpTransport:
     """``POST /api/v1/cameras/{id}/frames``, one request in flight, on the session's pooled
     keep-alive connection."""
 
-    def __init__(self, session: aiohttp.ClientSession, hub_url: str, camera_id: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, hub_url: str, camera_id: str,
+                 delay: NetDelay | None = None) -> None:
         self.session = session
         self.url = f"{hub_url.rstrip('/')}/api/v1/cameras/{camera_id}/frames"
+        self.time_url = f"{hub_url.rstrip('/')}/api/v1/time"
+        self.delay = delay or NetDelay()
 
-    async def send(self, frame: CapturedFrame) -> None:
+    async def time_sample(self, clock_ns: Callable[[], int]) -> TimeSample:
+        try:
+            t0 = clock_ns()
+            await self.delay()
+            async with self.session.get(self.time_url) as resp:
+                body = await resp.json()
+            await self.delay()
+            t3 = clock_ns()
+            return TimeSample(t0, int(body["receive_time_ns"]), int(body["send_time_ns"]), t3)
+        except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
+            raise HubUnavailable(f"time exchange failed: {type(exc).__name__}: {exc}") from exc
+
+    async def send(self, frame: CapturedFrame, stamp: Stamp) -> None:
         headers = {
             "Content-Type": "image/jpeg",
-            "X-Capture-Time-Ns": str(frame.capture_time_ns),
+            "X-Capture-Time-Ns": str(stamp.capture_time_ns),
             "X-Frame-Seq": str(frame.seq),
         }
         if frame.source_frame is not None:
             headers["X-Source-Frame"] = str(frame.source_frame)
+        if stamp.clock_offset_ns is not None:
+            headers["X-Clock-Offset-Ns"] = str(stamp.clock_offset_ns)
+            headers["X-Clock-Uncertainty-Ns"] = str(stamp.clock_uncertainty_ns)
+        await self.delay()
         try:
             async with self.session.post(self.url, data=frame.jpeg, headers=headers) as resp:
                 body = await resp.text()
@@ -71,20 +120,50 @@ class WsTransport:
     """One WebSocket to ``/api/v1/cameras/{id}/stream``; waits for the hub's ack of each frame,
     so at most one frame is ever in flight (no backlog in socket buffers)."""
 
-    def __init__(self, session: aiohttp.ClientSession, hub_url: str, camera_id: str, timeout_s: float = 5.0) -> None:
+    def __init__(self, session: aiohttp.ClientSession, hub_url: str, camera_id: str, timeout_s: float = 5.0,
+                 delay: NetDelay | None = None) -> None:
         self.session = session
         self.url = f"{hub_url.rstrip('/').replace('http', 'ws', 1)}/api/v1/cameras/{camera_id}/stream"
         self.timeout_s = timeout_s
+        self.delay = delay or NetDelay()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        # One request/reply at a time on the socket: frames and time exchanges must not interleave.
+        self._lock = asyncio.Lock()
 
-    async def send(self, frame: CapturedFrame) -> None:
-        header = json.dumps({"seq": frame.seq, "capture_time_ns": frame.capture_time_ns,
-                             "source_frame": frame.source_frame}).encode()
+    async def _socket(self) -> aiohttp.ClientWebSocketResponse:
+        if self._ws is None or self._ws.closed:
+            self._ws = await self.session.ws_connect(self.url, heartbeat=10.0, autoping=True)
+        return self._ws
+
+    async def time_sample(self, clock_ns: Callable[[], int]) -> TimeSample:
+        async with self._lock:
+            try:
+                ws = await self._socket()
+                t0 = clock_ns()
+                await self.delay()
+                await ws.send_str(json.dumps({"type": "time", "t0": t0}))
+                msg = await ws.receive(timeout=self.timeout_s)
+                await self.delay()
+                t3 = clock_ns()
+                reply = json.loads(msg.data) if msg.type is aiohttp.WSMsgType.TEXT else {}
+                return TimeSample(t0, int(reply["t1"]), int(reply["t2"]), t3)
+            except (aiohttp.ClientError, TimeoutError, ConnectionError, KeyError, ValueError) as exc:
+                await self.close()
+                raise HubUnavailable(f"time exchange failed: {type(exc).__name__}: {exc}") from exc
+
+    async def send(self, frame: CapturedFrame, stamp: Stamp) -> None:
+        header = json.dumps({"seq": frame.seq, "capture_time_ns": stamp.capture_time_ns,
+                             "source_frame": frame.source_frame, "clock_offset_ns": stamp.clock_offset_ns,
+                             "clock_uncertainty_ns": stamp.clock_uncertainty_ns}).encode()
+        await self.delay()
+        async with self._lock:
+            await self._send_locked(frame, header)
+
+    async def _send_locked(self, frame: CapturedFrame, header: bytes) -> None:
         try:
-            if self._ws is None or self._ws.closed:
-                self._ws = await self.session.ws_connect(self.url, heartbeat=10.0, autoping=True)
-            await self._ws.send_bytes(len(header).to_bytes(4, "big") + header + frame.jpeg)
-            msg = await self._ws.receive(timeout=self.timeout_s)
+            ws = await self._socket()
+            await ws.send_bytes(len(header).to_bytes(4, "big") + header + frame.jpeg)
+            msg = await ws.receive(timeout=self.timeout_s)
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             await self.close()
             raise HubUnavailable(f"{type(exc).__name__}: {exc}") from exc
@@ -103,9 +182,9 @@ class WsTransport:
 
 
 def make_transport(kind: str, session: aiohttp.ClientSession, hub_url: str, camera_id: str,
-                   timeout_s: float) -> Transport:
+                   timeout_s: float, delay: NetDelay | None = None) -> Transport:
     if kind == "http":
-        return HttpTransport(session, hub_url, camera_id)
+        return HttpTransport(session, hub_url, camera_id, delay)
     if kind == "ws":
-        return WsTransport(session, hub_url, camera_id, timeout_s)
+        return WsTransport(session, hub_url, camera_id, timeout_s, delay)
     raise ValueError(f"unknown transport {kind!r} (http or ws)")
