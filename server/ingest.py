@@ -59,6 +59,7 @@ class IngestService:
         self.bus.publish({
             "type": "frame", "camera_id": camera_id, "seq": seq,
             "capture_time_ns": capture_time_ns, "hub_receive_time_ns": frame.hub_receive_time_ns,
+            "source_frame": source_frame,
         })
         if self.live_sync is not None:
             self.live_sync.add(frame)
