@@ -41,6 +41,33 @@ class FrameAnalyzer(Protocol):
     def close(self) -> None: ...
 
 
+# analysis.faults grades minor/major; the hub's wire format uses the alert levels of the console.
+_SEVERITY = {"minor": "warning", "major": "critical"}
+_VIEWS = {"front", "side", "oblique"}
+
+
+def to_wire(result: dict[str, Any], rep_scores: list[float]) -> dict[str, Any]:
+    """Map ``AnalysisResult.to_dict()`` onto the hub's ``AnalysisIn`` fields (the worker adds
+    seq, times, skipped frames and its id). ``rep_scores`` collects per-rep scores across calls."""
+    rep = result.get("rep")
+    if rep and rep.get("score") is not None:
+        rep_scores.append(float(rep["score"]))
+    angles = {k: float(v) for k, v in (result.get("angles") or {}).items() if v is not None and v == v}
+    return {
+        "pose_found": bool(result.get("pose_found")),
+        "landmarks": result.get("landmarks"),
+        "world_landmarks": result.get("world_landmarks"),
+        "angles": angles,
+        "view": result.get("view") if result.get("view") in _VIEWS else "unknown",
+        "score": result.get("score"),
+        "rep": {"count": int(result.get("rep_count", 0)), "phase": str(result.get("rep_phase", "unknown"))[:32],
+                "rep_scores": rep_scores[-100:]},
+        "faults": [{"code": f["name"], "severity": _SEVERITY.get(f.get("severity"), "info"),
+                    "cue": f.get("cue", "")[:200], "view": f.get("view"), "value": f.get("value")}
+                   for f in result.get("faults", [])][:32],
+    }
+
+
 @dataclass
 class CameraTrack:
     """Scheduling state of one camera in the worker (touched on the worker's event loop only)."""
@@ -54,6 +81,8 @@ class CameraTrack:
     skipped: int = 0
     last_seq: int = -1
     latencies_ms: list[float] = field(default_factory=list)
+    rep_scores: list[float] = field(default_factory=list)
+    rejected: int = 0
 
 
 class AnalysisWorker:
@@ -164,7 +193,9 @@ class AnalysisWorker:
                 track.latencies_ms.append((await resp.json())["latency_ms"])
                 del track.latencies_ms[:-300]
             elif resp.status != 409:  # 409: a newer result is already there, nothing lost
-                log.warning("[%s] result rejected: %s %s", track.camera_id, resp.status, await resp.text())
+                track.rejected += 1
+                if track.rejected == 1:  # once, not per frame
+                    log.warning("[%s] result rejected: %s %.500s", track.camera_id, resp.status, await resp.text())
 
     def _analyse_on_thread(self, track: CameraTrack, jpeg: bytes, seq: int, capture_time_ns: int):
         started = time.perf_counter()
@@ -173,14 +204,16 @@ class AnalysisWorker:
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
             raise ValueError(f"frame {seq} does not decode")
-        fields = track.analyzer.analyze(image, seq=seq, capture_time_ns=capture_time_ns)
-        return fields, (time.perf_counter() - started) * 1e3
+        result = track.analyzer.analyze(image, seq=seq, capture_time_ns=capture_time_ns)
+        return to_wire(result, track.rep_scores), (time.perf_counter() - started) * 1e3
 
 
 def default_analyzer(camera_id: str) -> FrameAnalyzer:
-    from analysis.live import LiveAnalyzer
+    # Imported here: MediaPipe and the reference library load only in the worker process.
+    from analysis.reference import ReferenceLibrary
+    from analysis.session import PoseAnalyzer
 
-    return LiveAnalyzer()
+    return PoseAnalyzer(camera_id, reference=ReferenceLibrary().load_default())
 
 
 def main(argv: list[str] | None = None) -> int:

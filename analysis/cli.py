@@ -1,0 +1,119 @@
+"""Command line: ``python -m analysis {reps,evaluate,reference}``.
+
+    python -m analysis reps VIDEO [--json] [--reference NAME]
+    python -m analysis evaluate [--json]
+    python -m analysis reference build VIDEO --name NAME
+    python -m analysis reference build-default
+    python -m analysis reference list
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from analysis.clips import CLIPS
+from analysis.offline import analyze_video
+from analysis.paths import squat_dir
+from analysis.reference import ReferenceLibrary
+from analysis.session import PoseAnalyzer
+
+
+def _analyze(video: Path, reference, progress: bool) -> dict:
+    with PoseAnalyzer(Path(video).stem, reference=reference, history_frames=None) as analyzer:
+        analyze_video(video, analyzer, progress=progress)
+        return analyzer.summary()
+
+
+def cmd_reps(args) -> int:
+    lib = ReferenceLibrary(args.library)
+    ref = None if args.no_reference else (lib.load(args.reference) if args.reference else lib.load_default())
+    summary = _analyze(Path(args.video), ref, progress=not args.json)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{args.video}: {summary['reps']} reps, mean score {summary['mean_score']}, view {summary['view']}")
+        for r in summary["reps_detail"]:
+            faults = ", ".join(f"{f['name']} ({f['severity']})" for f in r["faults"]) or "-"
+            print(f"  rep {r['rep']}: seq {r['start_seq']}-{r['end_seq']} score {r['score']} faults: {faults}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    if not squat_dir().exists():
+        print(f"footage not found at {squat_dir()} (set FORMSYNC_DATA_DIR)", file=sys.stderr)
+        return 2
+    ref = ReferenceLibrary(args.library).load_default()
+    rows = []
+    for clip in CLIPS:
+        s = _analyze(clip.path, ref, progress=False)
+        faults = sorted({f["name"] for f in s["faults"]})
+        rows.append({"clip": clip.path.stem, "labelled": clip.labelled, "visible": clip.visible,
+                     "counted": s["reps"], "ok": s["reps"] == clip.visible, "mean_score": s["mean_score"],
+                     "view": s["view"], "faults": faults})
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        head = f"{'clip':34} {'labelled':>8} {'visible':>7} {'counted':>7} {'ok':>3} {'score':>6} {'view':8} faults"
+        print(head)
+        print("-" * len(head))
+        for r in rows:
+            score = "-" if r["mean_score"] is None else f"{r['mean_score']:.1f}"
+            print(f"{r['clip']:34} {r['labelled']:>8} {r['visible']:>7} {r['counted']:>7} "
+                  f"{'yes' if r['ok'] else 'NO':>3} {score:>6} {str(r['view']):8} {', '.join(r['faults']) or '-'}")
+        print(f"\n{sum(r['ok'] for r in rows)}/{len(rows)} clips counted right (against the visible count; "
+              "see analysis/clips.py for why WorkoutTracker markers differ)")
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+def cmd_reference(args) -> int:
+    lib = ReferenceLibrary(args.library)
+    if args.ref_cmd == "list":
+        for name in lib.names():
+            print(name)
+        return 0
+    ref = lib.build_default(progress=True) if args.ref_cmd == "build-default" else lib.build(
+        args.video, args.name, progress=True)
+    print(f"reference {ref.name!r}: {len(ref.frames)} frames, {len(ref.reps)} reps, view {ref.view} "
+          f"-> {lib.path(ref.name)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m analysis", description="FormSync offline squat analysis")
+    p.add_argument("--library", type=Path, default=None,
+                   help="reference library folder (default: $FORMSYNC_REFERENCE_DIR or <repo>/var/references)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("reps", help="count and score the reps in a video")
+    r.add_argument("video", type=Path)
+    r.add_argument("--json", action="store_true", help='print {"reps": N, "reps_detail": [...], "faults": [...]}')
+    r.add_argument("--reference", help="reference name (default: the default reference, built if missing)")
+    r.add_argument("--no-reference", action="store_true", help="count reps and faults only, no scores")
+    r.set_defaults(func=cmd_reps)
+    e = sub.add_parser("evaluate", help="run over the labelled clips and print a table")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_evaluate)
+    ref = sub.add_parser("reference", help="manage the reference library")
+    rs = ref.add_subparsers(dest="ref_cmd", required=True)
+    b = rs.add_parser("build", help="build a reference from a video")
+    b.add_argument("video", type=Path)
+    b.add_argument("--name", required=True)
+    rs.add_parser("build-default", help="build the default reference (side_bodyweight_intellifit1)")
+    rs.add_parser("list", help="list stored references")
+    ref.set_defaults(func=cmd_reference)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,208 @@
+"""The reference ("answer sheet"): a recorded good squat and the library that stores them.
+
+A reference is built by running the very same ``PoseAnalyzer`` over every frame of a video, and
+keeps the landmark sequence, the joint-angle curves and the rep segmentation. On disk each
+reference is a folder ``<library>/<name>/`` with
+    reference.json  metadata: name, source video, fps, frame count, view, reps (seq numbers), format
+    arrays.npz      seq (T,), capture_time_ns (T,), landmarks (T, 33, 4), world_landmarks (T, 33, 4),
+                    image_size (T, 2), angles (T, 7) in degrees (``angles.ANGLE_NAMES``),
+                    hip_height (T,) in leg lengths  -- T = frames with a detected pose.
+Derived values are recomputed from the landmarks on load, so a reference always matches the
+code that scores against it; the stored curves are for people and plots.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from analysis.faults import RepWindow
+from analysis.features import FrameFeatures
+from analysis.paths import DEFAULT_REFERENCE_CLIP, DEFAULT_REFERENCE_NAME, reference_dir, squat_dir
+from analysis.pose import PoseFrame
+from analysis.reps import Phase, Rep
+from analysis.scoring import RepScore, score_rep
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+MODEL_DEPTH_TOLERANCE = 0.05
+
+
+@dataclass
+class Reference:
+    """A reference squat: its analysed frames (in seq order) and reps (at least one to score against)."""
+
+    name: str
+    source: str
+    fps: float
+    frames: list[FrameFeatures]
+    reps: list[Rep]
+    view: str | None
+
+    def __post_init__(self) -> None:
+        self._pos = {f.index: i for i, f in enumerate(self.frames)}
+        self._halves = [self._split(r) for r in self.reps]
+
+    @property
+    def model_reps(self) -> list[int]:
+        """0-based indices of the reps users are scored against: those within ``MODEL_DEPTH_TOLERANCE``
+        (0.05 leg lengths) of the deepest rep's hip height. A reference video may contain a
+        shallower rep (intellifit1's second rep stops ~0.07 higher); matching a user against it
+        would reward shallow squats."""
+        if not self.reps:
+            return []
+        deepest = min(r.min_hip_height for r in self.reps)
+        return [k for k, r in enumerate(self.reps) if r.min_hip_height <= deepest + MODEL_DEPTH_TOLERANCE]
+
+    def window(self, k: int) -> RepWindow:
+        """Frames of rep ``k`` (0-based) with its bottom. Raises IndexError for a missing rep."""
+        rep = self.reps[k]
+        frames = [f for f in self.frames if rep.start <= f.index <= rep.end]
+        bottom = int(np.argmin([abs(f.index - rep.bottom) for f in frames]))
+        return RepWindow(frames, bottom)
+
+    def _split(self, rep: Rep) -> tuple[list[FrameFeatures], list[FrameFeatures]]:
+        w = self.window(self.reps.index(rep))
+        return list(w.frames[: w.bottom + 1]), list(w.frames[w.bottom:])
+
+    def phase_match(self, hip_height: float, phase: Phase) -> FrameFeatures:
+        """Reference frame at the same phase: in the first model rep's descent (phase DOWN), ascent (UP)
+        or whole rep (other phases), the frame with the closest hip height. Raises ValueError
+        without reps."""
+        if not self.reps:
+            raise ValueError(f"reference {self.name!r} has no reps")
+        down, up = self._halves[self.model_reps[0]]
+        pool = down if phase is Phase.DOWN else up if phase is Phase.UP else down + up
+        if not np.isfinite(hip_height):
+            return pool[0]
+        return min(pool, key=lambda f: abs(f.hip_height - hip_height))
+
+    def score(self, window: RepWindow) -> RepScore:
+        """Score a user rep against each model rep (``model_reps``) and keep the best match."""
+        from analysis.session import sequence_of
+
+        user = sequence_of(window)
+        best = None
+        for k in self.model_reps:
+            s = score_rep(user, sequence_of(self.window(k)))
+            if best is None or s.score > best.score:
+                best = RepScore(**{**s.__dict__, "reference_rep": k + 1})
+        if best is None:
+            raise ValueError(f"reference {self.name!r} has no reps")
+        return best
+
+    # -- storage -------------------------------------------------------------------------------
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            folder / "arrays.npz",
+            seq=np.array([f.index for f in self.frames], np.int64),
+            capture_time_ns=np.array([f.capture_time_ns for f in self.frames], np.int64),
+            landmarks=np.stack([f.pose.landmarks for f in self.frames]).astype(np.float32),
+            world_landmarks=np.stack([f.pose.world_landmarks for f in self.frames]).astype(np.float32),
+            image_size=np.array([f.pose.image_size for f in self.frames], np.int32),
+            angles=np.stack([f.angles for f in self.frames]).astype(np.float32),
+            hip_height=np.array([f.hip_height for f in self.frames], np.float32),
+        )
+        meta = {"format": FORMAT_VERSION, "name": self.name, "source": self.source, "fps": self.fps,
+                "frames": len(self.frames), "view": self.view, "reps": [r.to_dict() for r in self.reps]}
+        (folder / "reference.json").write_text(json.dumps(meta, indent=2))
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> "Reference":
+        """Raises FileNotFoundError if the folder is not a reference, ValueError on a format mismatch."""
+        meta_path = folder / "reference.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"no reference at {folder}")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"reference {folder} has format {meta.get('format')}, expected {FORMAT_VERSION}")
+        arr = np.load(folder / "arrays.npz")
+        frames = [
+            FrameFeatures.from_pose(PoseFrame(lm, wl, (int(sz[0]), int(sz[1]))), int(s), int(t))
+            for s, t, lm, wl, sz in zip(arr["seq"], arr["capture_time_ns"], arr["landmarks"],
+                                        arr["world_landmarks"], arr["image_size"])
+        ]
+        return cls(meta["name"], meta["source"], meta["fps"], frames, [Rep(**r) for r in meta["reps"]], meta["view"])
+
+
+def from_analyzer(name: str, source: str, fps: float, analyzer) -> Reference:
+    """Turn a finished ``PoseAnalyzer`` run (with unbounded history) into a reference."""
+    return Reference(name, source, fps, list(analyzer.history), list(analyzer.counter.reps), analyzer.views.view)
+
+
+def build_from_poses(name: str, source: str, fps: float, poses: Sequence[PoseFrame | None]) -> Reference:
+    """Reference from already estimated poses, one per frame (seq = position, time = seq / fps)."""
+    from analysis.session import PoseAnalyzer
+
+    analyzer = PoseAnalyzer(f"reference:{name}", history_frames=None, estimator=_NoEstimator())
+    for seq, pose in enumerate(poses):
+        analyzer.update(pose, seq, int(round(seq * 1e9 / fps)))
+    return from_analyzer(name, source, fps, analyzer)
+
+
+class _NoEstimator:
+    def estimate(self, frame):  # pragma: no cover - build_from_poses never calls process()
+        raise RuntimeError("poses are supplied by the caller")
+
+
+class ReferenceLibrary:
+    """A folder of references (default ``paths.reference_dir()``, env FORMSYNC_REFERENCE_DIR)."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else reference_dir()
+
+    def names(self) -> list[str]:
+        if not self.root.exists():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "reference.json").exists())
+
+    def path(self, name: str) -> Path:
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise ValueError(f"invalid reference name {name!r}")
+        return self.root / name
+
+    def load(self, name: str) -> Reference:
+        """Raises FileNotFoundError for an unknown name."""
+        return Reference.load(self.path(name))
+
+    def save(self, ref: Reference) -> Path:
+        return ref.save(self.path(ref.name))
+
+    def build(self, video: Path | str, name: str, progress: bool = False,
+              analyzer_factory: Callable | None = None) -> Reference:
+        """Run pose over every frame of ``video`` and store the result as ``name``.
+
+        Raises FileNotFoundError for a missing video, ValueError if no rep was found in it (a
+        reference without reps cannot score anything).
+        """
+        from analysis.offline import analyze_video
+
+        from analysis.session import PoseAnalyzer
+
+        make = analyzer_factory or (lambda: PoseAnalyzer(f"reference:{name}", history_frames=None))
+        run = analyze_video(video, make(), progress=progress)
+        ref = from_analyzer(name, str(video), run.info.fps, run.analyzer)
+        run.analyzer.close()
+        if not ref.reps:
+            raise ValueError(f"no complete rep found in {video}; cannot use it as a reference")
+        self.save(ref)
+        log.info("reference %s built from %s: %d frames, %d reps", name, video, len(ref.frames), len(ref.reps))
+        return ref
+
+    def build_default(self, progress: bool = False) -> Reference:
+        """Build the default reference from ``../shared/data/squat/side_bodyweight_intellifit1.mp4``."""
+        return self.build(squat_dir() / DEFAULT_REFERENCE_CLIP, DEFAULT_REFERENCE_NAME, progress=progress)
+
+    def load_default(self) -> Reference:
+        """The default reference, built first if missing (takes a few seconds)."""
+        try:
+            return self.load(DEFAULT_REFERENCE_NAME)
+        except FileNotFoundError:
+            return self.build_default()

@@ -1,0 +1,197 @@
+"""Similarity scores (0-100) between a user's squat and the reference.
+
+Frame similarity (``frame_similarity``), two parts weighted equally (``POSE_WEIGHT`` = 0.5):
+    pose part  = 100 * clip((cos - COS_FLOOR) / (1 - COS_FLOOR), 0, 1)
+        cos = cosine similarity of the flattened, normalised (``normalize.normalize_pose``) 3-D
+        positions of the squat keypoints (``landmarks.SQUAT_KEYPOINTS``) that are visible
+        (visibility >= ``MIN_VISIBILITY`` = 0.5, MediaPipe's own presence threshold) in both poses.
+        This is the keypoint-vector cosine similarity of Google's Move Mirror
+        (https://medium.com/tensorflow/move-mirror-an-ai-experiment-with-pose-estimation-in-the-browser-using-tensorflow-js-2f7b769f9b23).
+        COS_FLOOR = 0.6: hip-centred body vectors all point "outwards" from the hips, so even
+        unrelated poses have cos ~0.5-0.7; the floor spreads the useful range (our choice, set so
+        a deep-squat frame against a standing frame scores ~0 on this part).
+    angle part = 100 * clip(1 - mean|delta angle| / ANGLE_TOLERANCE, 0, 1)
+        over knee, hip, ankle (each the mean of both sides) and trunk lean, in degrees;
+        ANGLE_TOLERANCE = 45 deg (a 45 deg mean error, e.g. standing vs a half squat, scores 0).
+        Joint angles carry the clinical meaning the cosine blurs; e.g. the NASM overhead-squat
+        assessment and most squat checkers (LearnOpenCV AI Fitness Trainer) grade these angles.
+
+Rep score (``score_rep``): the two reps' angle-feature curves (n, 4) are aligned by DTW
+(``dtw.align``); the rep score is the mean frame similarity over the matched pairs of the path.
+Depth credit: going deeper than the reference is not a fault (the standards ask for "at least
+parallel"), so before scoring, the user's knee and hip angles are clamped at the reference rep's
+smallest ones, and user frames whose hip height is below the reference's lowest are scored on
+angles only (there is no reference pose at that depth to compare shapes with).
+Per-joint deviation = mean |user - reference| over matched pairs, in degrees, plus the deviation
+at the user's bottom frame (the phase where form matters most).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.angles import ANGLE_NAMES
+from analysis.dtw import align, fill_gaps
+from analysis.landmarks import SQUAT_KEYPOINTS
+
+POSE_WEIGHT = 0.5
+COS_FLOOR = 0.6
+ANGLE_TOLERANCE = 45.0
+MIN_VISIBILITY = 0.5
+MIN_SHARED_KEYPOINTS = 4
+"""With fewer shared visible keypoints the cosine is meaningless; the pose part is then skipped."""
+
+FEATURE_NAMES: tuple[str, ...] = ("knee", "hip", "ankle", "trunk_lean")
+_KP = np.array([int(k) for k in SQUAT_KEYPOINTS])
+
+
+def angle_features(angles: np.ndarray) -> np.ndarray:
+    """(..., 7) angles in ``ANGLE_NAMES`` order -> (..., 4) features in ``FEATURE_NAMES`` order
+    (left/right averaged, ignoring a NaN side)."""
+    a = np.asarray(angles, np.float64)
+    idx = {n: i for i, n in enumerate(ANGLE_NAMES)}
+    with np.errstate(all="ignore"), _quiet():
+        knee = np.nanmean(a[..., [idx["knee_left"], idx["knee_right"]]], axis=-1)
+        hip = np.nanmean(a[..., [idx["hip_left"], idx["hip_right"]]], axis=-1)
+        ankle = np.nanmean(a[..., [idx["ankle_left"], idx["ankle_right"]]], axis=-1)
+    return np.stack([knee, hip, ankle, a[..., idx["trunk_lean"]]], axis=-1)
+
+
+class _quiet:
+    """Silence numpy's 'Mean of empty slice' warning: an all-NaN pair is a legitimate NaN here."""
+
+    def __enter__(self):
+        import warnings
+
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        self._cm.__exit__(*exc)
+
+
+def pose_cosine(user_norm: np.ndarray, ref_norm: np.ndarray, user_vis: np.ndarray,
+                ref_vis: np.ndarray) -> float:
+    """Cosine similarity (-1..1) of the visible squat keypoints of two normalised (33, 3) poses;
+    NaN when fewer than ``MIN_SHARED_KEYPOINTS`` are visible in both."""
+    mask = (np.asarray(user_vis)[_KP] >= MIN_VISIBILITY) & (np.asarray(ref_vis)[_KP] >= MIN_VISIBILITY)
+    if mask.sum() < MIN_SHARED_KEYPOINTS:
+        return float("nan")
+    u = np.asarray(user_norm)[_KP][mask].ravel()
+    r = np.asarray(ref_norm)[_KP][mask].ravel()
+    den = np.linalg.norm(u) * np.linalg.norm(r)
+    return float(u @ r / den) if den > 0 else float("nan")
+
+
+def pose_part(cos: float) -> float:
+    """Pose part of the frame score (0..100) from a cosine similarity; NaN in, NaN out."""
+    if not np.isfinite(cos):
+        return float("nan")
+    return float(100.0 * np.clip((cos - COS_FLOOR) / (1.0 - COS_FLOOR), 0.0, 1.0))
+
+
+def angle_part(user_feat: np.ndarray, ref_feat: np.ndarray) -> float:
+    """Angle part of the frame score (0..100) from two (4,) feature vectors in degrees."""
+    d = np.abs(np.asarray(user_feat, np.float64) - np.asarray(ref_feat, np.float64))
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return float("nan")
+    return float(100.0 * np.clip(1.0 - d.mean() / ANGLE_TOLERANCE, 0.0, 1.0))
+
+
+def combine(pose: float, angle: float) -> float:
+    """Weighted mean of the two parts; a NaN part is dropped (its weight goes to the other)."""
+    parts = [(POSE_WEIGHT, pose), (1.0 - POSE_WEIGHT, angle)]
+    parts = [(w, v) for w, v in parts if np.isfinite(v)]
+    if not parts:
+        return float("nan")
+    return float(sum(w * v for w, v in parts) / sum(w for w, _ in parts))
+
+
+def frame_similarity(user_norm, ref_norm, user_vis, ref_vis, user_feat, ref_feat) -> float:
+    """Similarity 0..100 of one user frame to one reference frame (formula in the module doc).
+
+    Args: normalised poses (33, 3), visibilities (33,), angle features (4,) in degrees.
+    Returns NaN only if neither part can be computed.
+    """
+    return combine(pose_part(pose_cosine(user_norm, ref_norm, user_vis, ref_vis)),
+                   angle_part(user_feat, ref_feat))
+
+
+@dataclass(frozen=True)
+class RepSequence:
+    """Per-frame data of one rep, T frames: normalised poses (T, 33, 3), visibility (T, 33),
+    angle features (T, 4) in degrees (may contain NaN), hip height (T,) in leg lengths, and the
+    bottom frame (index into T)."""
+
+    norm: np.ndarray
+    vis: np.ndarray
+    features: np.ndarray
+    hip_height: np.ndarray
+    bottom: int
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+
+@dataclass(frozen=True)
+class RepScore:
+    """score 0..100; deviation_deg / bottom_deviation_deg: {feature: mean |user - ref| in degrees};
+    signed_bottom_deg: user - ref at the bottom (negative knee = deeper than the reference);
+    dtw_distance in degrees; path_length >= max(len(user), len(ref))."""
+
+    score: float
+    deviation_deg: dict[str, float]
+    bottom_deviation_deg: dict[str, float]
+    signed_bottom_deg: dict[str, float]
+    dtw_distance: float
+    path_length: int
+    reference_rep: int = 0
+    frame_scores: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "score": round(self.score, 1),
+            "deviation_deg": {k: round(v, 1) for k, v in self.deviation_deg.items()},
+            "bottom_deviation_deg": {k: round(v, 1) for k, v in self.bottom_deviation_deg.items()},
+            "signed_bottom_deg": {k: round(v, 1) for k, v in self.signed_bottom_deg.items()},
+            "dtw_distance": round(self.dtw_distance, 2),
+            "path_length": self.path_length,
+            "reference_rep": self.reference_rep,
+        }
+
+
+def score_rep(user: RepSequence, ref: RepSequence) -> RepScore:
+    """Align ``user`` to ``ref`` by DTW over angle features and score it (see module doc).
+
+    Raises ValueError if either rep has a feature with no finite value at all.
+    """
+    uf, rf = fill_gaps(user.features), fill_gaps(ref.features)
+    # Depth credit (module doc): knee (0) and hip (1) flexion beyond the reference's deepest.
+    uf[:, :2] = np.maximum(uf[:, :2], rf[:, :2].min(axis=0))
+    beyond = np.asarray(user.hip_height) < np.nanmin(ref.hip_height)
+    al = align(uf, rf)
+    i, j = al.path[:, 0], al.path[:, 1]
+    scores = np.array([
+        combine(float("nan") if beyond[a] else pose_part(pose_cosine(user.norm[a], ref.norm[b], user.vis[a], ref.vis[b])),
+                angle_part(uf[a], rf[b]))
+        for a, b in zip(i, j)
+    ])
+    dev = np.abs(uf[i] - rf[j]).mean(axis=0)
+    bottom_refs = al.matches_of(user.bottom)
+    signed_bottom = (uf[user.bottom] - rf[bottom_refs].mean(axis=0))
+    bottom_dev = np.abs(uf[user.bottom] - rf[bottom_refs]).mean(axis=0)
+    with _quiet():
+        total = float(np.nanmean(scores)) if np.isfinite(scores).any() else float("nan")
+    return RepScore(
+        score=total,
+        deviation_deg=dict(zip(FEATURE_NAMES, dev.tolist())),
+        bottom_deviation_deg=dict(zip(FEATURE_NAMES, bottom_dev.tolist())),
+        signed_bottom_deg=dict(zip(FEATURE_NAMES, signed_bottom.tolist())),
+        dtw_distance=al.distance,
+        path_length=len(al.path),
+        frame_scores=scores,
+    )

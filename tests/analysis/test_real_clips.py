@@ -1,0 +1,130 @@
+"""Real MediaPipe on the real clips in ../shared/data/squat: rep counts, self-score, shallow reps,
+the reference library, result serialisation and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from analysis.clips import CLIPS
+from analysis.faults import RepWindow
+from analysis.paths import DEFAULT_REFERENCE_CLIP, REPO_ROOT, squat_dir
+from analysis.reference import build_from_poses
+from analysis.session import PoseAnalyzer
+from tests.analysis.conftest import replay
+
+
+class NoInference:
+    """Estimator stand-in: these tests feed cached poses through ``update``, never ``process``."""
+
+    def estimate(self, frame):
+        raise AssertionError("inference should not run here")
+
+
+def analyzed(clip_poses, file, reference=None) -> PoseAnalyzer:
+    fps, poses = clip_poses(file)
+    analyzer = PoseAnalyzer(file, reference=reference, estimator=NoInference(), history_frames=None)
+    replay(analyzer, fps, poses)
+    return analyzer
+
+
+@pytest.mark.parametrize("clip", CLIPS, ids=[c.file for c in CLIPS])
+def test_rep_count(clip_poses, clip):
+    assert analyzed(clip_poses, clip.file).counter.count == clip.visible
+
+
+@pytest.mark.parametrize("clip", [c for c in CLIPS if c.file.startswith("workouttracker")],
+                         ids=lambda c: c.file)
+def test_labelled_counts_match_the_label_files(clip):
+    if not squat_dir().exists():
+        pytest.skip(f"shared footage not found at {squat_dir()}")
+    assert len(clip.label_markers()) == clip.labelled
+
+
+def test_reference_scored_against_itself(clip_poses, default_reference):
+    """The reference video, re-analysed, scores >= 98 on the reps it is scored against (its model
+    reps); its shallower second rep is not a model rep and must score lower than the first."""
+    analyzer = analyzed(clip_poses, DEFAULT_REFERENCE_CLIP, default_reference)
+    scores = [r.score.score for r in analyzer.reports]
+    assert len(scores) == len(default_reference.reps) == 2
+    assert default_reference.model_reps == [0]
+    assert scores[0] >= 98, scores
+    assert scores[1] < scores[0], scores
+
+
+def shallow(window: RepWindow, keep: float = 0.7) -> RepWindow:
+    """The same rep cut off before the bottom: only the frames within the top (1 - keep) of its
+    depth range are kept (keep=0.7: a quarter squat). The default reference itself only gets down
+    to ~0.64 leg lengths, so half-depth cuts of deeper reps come close to it by design."""
+    h = np.array([f.hip_height for f in window.frames])
+    cut = h.min() + keep * (h[0] - h.min())
+    frames = [f for f, hh in zip(window.frames, h) if hh >= cut]
+    return RepWindow(frames, int(np.argmin([f.hip_height for f in frames])))
+
+
+@pytest.mark.parametrize("file", ["oblique_bodyweight_intellifit2.mp4", "side_barbell_rohanx01.mp4"])
+def test_good_reps_beat_the_same_reps_made_shallow(clip_poses, default_reference, file):
+    analyzer = analyzed(clip_poses, file)
+    assert analyzer.counter.reps
+    for rep in analyzer.counter.reps:
+        window = analyzer.rep_frames(rep)
+        good = default_reference.score(window).score
+        cut = default_reference.score(shallow(window)).score
+        assert good > cut + 3, (rep.index, good, cut)
+
+
+def test_result_to_dict_is_json(clip_poses, default_reference):
+    fps, poses = clip_poses("workouttracker_squat_18.mp4")
+    analyzer = PoseAnalyzer("cam-front", reference=default_reference, estimator=NoInference())
+    results = replay(analyzer, fps, poses)
+    with_rep = [r for r in results if r.rep is not None]
+    assert len(with_rep) == 1
+    d = json.loads(json.dumps(with_rep[0].to_dict()))
+    assert d["camera_id"] == "cam-front" and d["rep_count"] == 1
+    assert np.array(d["landmarks"]).shape == (33, 4) and np.array(d["world_landmarks"]).shape == (33, 4)
+    assert set(d["angles"]) >= {"knee_left", "hip_right", "ankle_left", "trunk_lean"}
+    assert 0 <= d["score"] <= 100 and d["rep"]["score"] is not None
+    assert d["capture_time_ns"] == int(round(d["seq"] * 1e9 / fps))
+    assert all(r.processing_ms >= 0 for r in results)
+
+
+def test_reference_library_round_trip(reference_library, default_reference, clip_poses):
+    assert "default" in reference_library.names()
+    again = build_from_poses("again", "cached", *clip_poses(DEFAULT_REFERENCE_CLIP))
+    assert [r.to_dict() for r in default_reference.reps] == [r.to_dict() for r in again.reps]
+    arrays = np.load(reference_library.path("default") / "arrays.npz")
+    assert arrays["angles"].shape == (len(default_reference.frames), 7)
+    assert arrays["landmarks"].shape == (len(default_reference.frames), 33, 4)
+    with pytest.raises(FileNotFoundError):
+        reference_library.load("missing")
+
+
+def test_cli_reps_json(reference_library):
+    """The offline CLI runs real pose on a real clip through ``PoseAnalyzer.process``."""
+    env = {**os.environ, "FORMSYNC_REFERENCE_DIR": str(reference_library.root)}
+    out = subprocess.run(
+        [sys.executable, "-m", "analysis", "reps", str(squat_dir() / "workouttracker_squat_18.mp4"), "--json"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    data = json.loads(out.stdout)
+    assert data["reps"] == 1 and len(data["reps_detail"]) == 1
+    assert isinstance(data["faults"], list)
+    assert data["reps_detail"][0]["score"] > 0
+
+
+def test_analyze_runs_real_pose_on_real_frames(default_reference):
+    """``analyze`` (the worker's entry point) runs MediaPipe on real frames and returns plain dicts."""
+    from analysis.video import frames
+
+    with PoseAnalyzer("cam-side", reference=default_reference) as analyzer:
+        out = [analyzer.analyze(f, seq=s, capture_time_ns=t)
+               for f, t, s in frames(squat_dir() / "side_barbell_rohanx01.mp4") if s < 10]
+    assert [d["seq"] for d in out] == list(range(10))
+    assert all(d["pose_found"] for d in out)
+    json.dumps(out)
