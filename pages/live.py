@@ -1,4 +1,5 @@
-"""Live page: the synchronised set and its spread, then a grid of every camera's newest frame."""
+"""Live page: the synchronised set (its images side by side, spread and sync quality), then a grid
+of every camera's newest frame with its clock offset."""
 
 import sys
 import time
@@ -12,32 +13,53 @@ if _ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
-from streamlit_app.models import CameraStatus, LinkState, SyncSet  # noqa: E402
+from streamlit_app.models import CameraStatus, LinkState  # noqa: E402
 from streamlit_app.poller import HubPoller  # noqa: E402
 from streamlit_app.render import (  # noqa: E402
-    age_ms, clock, connection_message, format_fps, format_ms, jpeg_img_html, rows, status_badge,
+    age_ms, clock, connection_message, format_fps, format_ms, format_offset, frame_period_ms, jpeg_img_html,
+    quality_badge, rows, status_badge, sync_frame_caption, sync_quality, synced_set_html,
 )
 from streamlit_app.resources import get_poller  # noqa: E402
 from streamlit_app.seen import SeenFrames  # noqa: E402
 from streamlit_app.settings import DashboardSettings  # noqa: E402
 
 
-def render_sync(sync: SyncSet | None, online: int, hub_connected: bool) -> None:
+def render_sync(poller: HubPoller, cameras: tuple[CameraStatus, ...], hub_connected: bool) -> None:
     st.subheader("Synchronised set")
     if not hub_connected:
         st.caption("Unknown while the hub is unreachable.")
         return
+    # Prefer the set whose images all arrived: its pictures are one moment from every camera.
+    synced = poller.synced_images()
+    sync = synced.sync_set if synced is not None else poller.sync_set()
     if sync is None:
-        st.caption(f"Needs frames from at least two online cameras ({online} online).")
+        st.caption(f"Needs frames from at least two online cameras, close enough in time "
+                   f"({sum(c.online for c in cameras)} online).")
         return
+    fps = {c.camera_id: c.fps for c in cameras}
+    period = frame_period_ms([fps.get(f.camera_id, 0.0) for f in sync.frames])
+    label, colour, why = sync_quality(sync.spread_ms, period, sync.max_uncertainty_ms)
+    spread_col, quality_col = st.columns([1, 3])
+    limit = f" The hub accepts up to {format_ms(sync.max_spread_ms)}." if sync.max_spread_ms else ""
+    spread_col.metric("Spread", format_ms(sync.spread_ms), border=True,
+                      help="Skew between the cameras: newest minus oldest capture time in the set, "
+                           f"on the hub's clock.{limit}")
+    with quality_col:
+        st.markdown(f"**Sync quality** {quality_badge(label, colour)}",
+                    help=f"Frame period {format_ms(period)}: good within a quarter frame, fair within "
+                         "half a frame (the pairing bound), counting twice the clock uncertainty.")
+        st.caption(why)
     first = min(f.capture_time_ns for f in sync.frames)
-    cols = st.columns(1 + len(sync.frames))
-    cols[0].metric("Spread", format_ms(sync.spread_ms), border=True,
-                   help="Skew between the cameras: newest minus oldest capture time in the set.")
-    for col, f in zip(cols[1:], sync.frames):
-        col.metric(f.camera_id, clock(f.capture_time_ns), border=True,
-                   delta=f"+{format_ms((f.capture_time_ns - first) / 1e6)} · seq {f.seq}",
-                   delta_color="off", delta_arrow="off")
+    if synced is not None:
+        st.html(synced_set_html([
+            (f.camera_id, synced.images[f.camera_id].jpeg, f"{f.camera_id} seq {f.seq}, synchronised",
+             sync_frame_caption(f, first))
+            for f in sync.frames
+        ]))
+        return
+    st.caption("Fetching this set's images…")
+    for col, f in zip(st.columns(len(sync.frames)), sync.frames):
+        col.caption(f"**{f.camera_id}** {sync_frame_caption(f, first)}")
 
 
 def render_tile(poller: HubPoller, cam: CameraStatus, hub_connected: bool, seen: SeenFrames) -> None:
@@ -55,6 +77,9 @@ def render_tile(poller: HubPoller, cam: CameraStatus, hub_connected: bool, seen:
             f" · {format_fps(cam.fps)} (shown {format_fps(seen.shown_fps(cam.camera_id, now_s))})"
             f" · seq {frame.seq} · {frame.width}×{frame.height}"
         )
+        st.caption(f"clock offset {format_offset(cam.clock_offset_ms, cam.clock_uncertainty_ms)}",
+                   help="Hub minus camera clock as the camera estimated it (NTP-style), ± a bound on "
+                        "that estimate's error; capture times are shifted onto the hub's clock by it.")
 
 
 def render_live(poller: HubPoller, columns: int) -> None:
@@ -69,7 +94,7 @@ def render_live(poller: HubPoller, columns: int) -> None:
         return
     # Per session: each browser tab counts the frames it really showed.
     seen = st.session_state.setdefault("live_seen", SeenFrames())
-    render_sync(poller.sync_set(), sum(c.online for c in cameras), conn.connected)
+    render_sync(poller, cameras, conn.connected)
     st.subheader("Cameras")
     # Fewer cameras than grid columns: let them share the width rather than leave gaps.
     columns = min(columns, len(cameras))

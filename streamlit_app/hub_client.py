@@ -34,7 +34,7 @@ def _rejection(status: int, body: bytes) -> HubRejected:
 
 
 class HubClient:
-    """Reads cameras, latest frames and synchronised sets.
+    """Reads cameras, latest frames, frames by seq and synchronised sets.
 
     Args:
         session: an open ``aiohttp.ClientSession`` (its timeout applies to every request).
@@ -78,7 +78,18 @@ class HubClient:
 
     async def latest_frame(self, camera_id: str) -> FrameImage | None:
         """``GET /api/v1/cameras/{id}/frame``; None when the camera has sent no frame (404)."""
-        url = f"{self.api}/cameras/{quote(camera_id, safe='')}/frame"
+        return await self._frame_image(camera_id, f"{self._camera_url(camera_id)}/frame")
+
+    async def frame(self, camera_id: str, seq: int) -> FrameImage | None:
+        """``GET /api/v1/cameras/{id}/frames/{seq}``: a recent frame by seq (e.g. one of a
+        synchronised set); None when it already left the hub's ~1 s ring (404)."""
+        return await self._frame_image(camera_id, f"{self._camera_url(camera_id)}/frames/{int(seq)}")
+
+    def _camera_url(self, camera_id: str) -> str:
+        return f"{self.api}/cameras/{quote(camera_id, safe='')}"
+
+    async def _frame_image(self, camera_id: str, url: str) -> FrameImage | None:
+        """A JPEG endpoint's answer with its X- headers; None on 404."""
         status, body, headers = await self._get(url)
         if status == 404:
             return None
@@ -100,7 +111,8 @@ class HubClient:
             raise HubUnreachable(f"GET {url}: missing or bad frame header: {exc}") from exc
 
     async def sync_set(self, camera_ids: list[str]) -> SyncSet | None:
-        """``GET /api/v1/frames/sync?cameras=a,b``; None when one of them has no frame (404)."""
+        """``GET /api/v1/frames/sync?cameras=a,b``; None when one of them has no frame or no set
+        of their frames fits the hub's maximum spread (404)."""
         url = f"{self.api}/frames/sync"
         status, body, _ = await self._get(url, params={"cameras": ",".join(camera_ids)})
         if status == 404:

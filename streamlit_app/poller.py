@@ -1,5 +1,6 @@
 """One background poller per dashboard process: follows the hub's events and keeps, per camera,
-the newest frame in a size-1 ``Latest`` queue that every browser session reads."""
+the newest frame in a size-1 ``Latest`` queue that every browser session reads, plus the newest
+synchronised set with all of its images."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -17,7 +19,7 @@ import backoff
 
 from .hub_client import HubClient, HubRejected, HubUnreachable
 from .latest import Latest
-from .models import CameraStatus, FrameImage, HubConnection, LinkState, SyncSet
+from .models import CameraStatus, FrameImage, HubConnection, LinkState, SyncedImages, SyncSet
 
 log = logging.getLogger("formsync.dashboard.poller")
 
@@ -41,15 +43,21 @@ class HubPoller:
       of one camera start at least ``fetch_interval_s`` apart (a 30 fps camera need not be pulled
       at 30 fps for a page that refreshes at 10 Hz, nor while nobody watches).
     - Re-reads ``GET /api/v1/cameras`` every ``cameras_refresh_s`` (and fetches any frame it
-      missed) and the synchronised set of the online cameras every ``sync_refresh_s``.
+      missed).
+    - Reads ``GET /api/v1/frames/sync`` for the online cameras on each ``sync_set`` event, and
+      every ``sync_refresh_s`` in case events were dropped (or the hub sends none). When the set
+      is new it fetches each of its frames by seq (``GET .../frames/{seq}``) and publishes the
+      set with its images only once all of them arrived. Like frame fetches, at most one of these
+      runs at a time, events meanwhile only re-mark it (one more run, never a backlog), and runs
+      start at least ``fetch_interval_s`` apart.
     - On any failure it reports the hub unreachable (error and since when) and reconnects with
       jittered exponential backoff, capped at ``reconnect_max_s``.
 
     ``client_factory`` builds the ``HubClient`` (tests pass an instrumented one).
 
     Readers on other threads get immutable snapshots (``cameras()``, ``sync_set()``,
-    ``connection()``) and per-camera ``Latest`` queues (``frame(camera_id)``). An exception that
-    ends the thread is logged with its traceback and kept in ``error``.
+    ``synced_images()``, ``connection()``) and per-camera ``Latest`` queues (``frame(camera_id)``).
+    An exception that ends the thread is logged with its traceback and kept in ``error``.
     """
 
     def __init__(self, hub_url: str, *, cameras_refresh_s: float = 0.5, sync_refresh_s: float = 0.2,
@@ -70,6 +78,9 @@ class HubPoller:
         self._frames: dict[str, Latest[FrameImage]] = {}
         self._cameras: tuple[CameraStatus, ...] = ()
         self._sync: SyncSet | None = None
+        self._synced: SyncedImages | None = None
+        self.sync_incomplete = 0
+        """Synchronised sets dropped because one of their frames had left the hub's ring."""
         self._connection = HubConnection(self.hub_url, LinkState.CONNECTING, time.time_ns())
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -78,6 +89,8 @@ class HubPoller:
         # Loop-only state (touched on the poller's own loop, never from other threads).
         self._dirty: set[str] = set()
         self._inflight: dict[str, asyncio.Task] = {}
+        self._sync_dirty = False
+        self._sync_task: asyncio.Task | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -119,6 +132,13 @@ class HubPoller:
         """The last synchronised set of the online cameras; None with fewer than two."""
         with self._cond:
             return self._sync
+
+    def synced_images(self) -> SyncedImages | None:
+        """The newest synchronised set whose images were all fetched, with those images; None
+        before the first one and whenever ``sync_set()`` is None. It may lag ``sync_set()`` by a
+        fetch, but its images always belong to its set."""
+        with self._cond:
+            return self._synced
 
     def frame(self, camera_id: str) -> Latest[FrameImage]:
         """The camera's latest-frame queue (empty until its first frame is fetched)."""
@@ -205,7 +225,7 @@ class HubPoller:
                 asyncio.create_task(self._read_events(ws, client), name="events"),
                 asyncio.create_task(self._every(self.cameras_refresh_s, self._refresh_cameras, client),
                                     name="cameras"),
-                asyncio.create_task(self._every(self.sync_refresh_s, self._refresh_sync, client),
+                asyncio.create_task(self._every(self.sync_refresh_s, self._poll_sync, client),
                                     name="sync"),
                 asyncio.create_task(self._wake.wait(), name="stop"),
             ]
@@ -214,11 +234,13 @@ class HubPoller:
                 if task.exception() is not None:
                     raise task.exception()
         finally:
-            for task in [*tasks, *self._inflight.values()]:
+            workers = [*self._inflight.values(), *([self._sync_task] if self._sync_task else [])]
+            for task in [*tasks, *workers]:
                 task.cancel()
-            await asyncio.gather(*tasks, *self._inflight.values(), return_exceptions=True)
+            await asyncio.gather(*tasks, *workers, return_exceptions=True)
             self._inflight.clear()
             self._dirty.clear()
+            self._sync_task, self._sync_dirty = None, False
             await ws.close()
 
     @staticmethod
@@ -242,6 +264,11 @@ class HubPoller:
 
     def _on_event(self, event: dict, client: HubClient) -> None:
         kind, camera_id = event.get("type"), event.get("camera_id")
+        if kind == "sync_set":
+            # The event names the set but lacks the frames' clock offsets and sizes; reading it
+            # from /frames/sync gets them all (usually this very set).
+            self._want_sync(client)
+            return
         if not isinstance(camera_id, str):
             return
         if kind == "frame":
@@ -305,7 +332,53 @@ class HubPoller:
             if have is None or have.capture_time_ns < cam.last_capture_time_ns:
                 self._want_frame(cam.camera_id, client)
 
+    async def _poll_sync(self, client: HubClient) -> None:
+        self._want_sync(client)
+
+    def _want_sync(self, client: HubClient) -> None:
+        self._sync_dirty = True
+        if self._sync_task is None:
+            self._sync_task = asyncio.create_task(self._fetch_sync(client), name="fetch:sync")
+
+    async def _fetch_sync(self, client: HubClient) -> None:
+        """Refresh the synchronised set until nothing re-marked it during the last refresh."""
+        try:
+            loop = asyncio.get_running_loop()
+            while self._sync_dirty:
+                self._sync_dirty = False
+                started = loop.time()
+                await self._refresh_sync(client)
+                await asyncio.sleep(max(0.0, started + self.fetch_interval_s - loop.time()))
+        except (HubUnreachable, HubRejected) as exc:
+            # As for frames: the event stream or the camera refresh notices a dead hub.
+            log.debug("%s: reading the synchronised set failed: %s", self.name, exc)
+        except Exception:
+            log.exception("%s: reading the synchronised set failed", self.name)
+        finally:
+            self._sync_task = None
+
     async def _refresh_sync(self, client: HubClient) -> None:
         # Only online cameras: a stale camera's last frame would anchor the set seconds ago.
         online = [c.camera_id for c in self.cameras() if c.online]
-        self._update(sync=await client.sync_set(online) if len(online) >= 2 else None)
+        sync = await client.sync_set(online) if len(online) >= 2 else None
+        if sync is None:
+            self._update(sync=None, synced=None)
+            return
+        self._update(sync=sync)
+        have = self.synced_images()
+        if have is not None and have.sync_set.key == sync.key:
+            return
+        results = await asyncio.gather(*(client.frame(f.camera_id, f.seq) for f in sync.frames),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        images = {f.camera_id: img for f, img in zip(sync.frames, results)
+                  if img is not None and (img.seq, img.capture_time_ns) == (f.seq, f.capture_time_ns)}
+        if len(images) < len(sync.frames):
+            # A frame left the ring (or its camera restarted) before we asked: showing the set
+            # with a newer image in its place would show cameras at different moments.
+            self.sync_incomplete += 1
+            log.debug("%s: set %s incomplete, got %s", self.name, sync.key, sorted(images))
+            return
+        self._update(synced=SyncedImages(sync, MappingProxyType(images)))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import TypeVar
 
-from .models import HubConnection, LinkState
+from .models import HubConnection, LinkState, SyncFrame
 
 T = TypeVar("T")
 
@@ -80,3 +80,107 @@ def jpeg_img_html(jpeg: bytes, alt: str) -> str:
     data = base64.b64encode(jpeg).decode("ascii")
     return (f'<img src="data:image/jpeg;base64,{data}" alt="{html.escape(alt, quote=True)}" '
             'style="width:100%;max-height:60vh;object-fit:contain;display:block;border-radius:0.25rem">')
+
+
+def format_offset(offset_ms: float | None, uncertainty_ms: float | None) -> str:
+    """A camera's clock offset to the hub, ``"+350.2 ms ± 0.4 ms"``; ``"not synchronised"`` when
+    the camera did not report one (its capture times are then on its own clock)."""
+    if offset_ms is None:
+        return "not synchronised"
+    text = ("+" if offset_ms >= 0 else "") + format_ms(offset_ms)
+    return f"{text} ± {format_ms(uncertainty_ms)}" if uncertainty_ms is not None else f"{text} ± ?"
+
+
+DEFAULT_FPS = 30.0
+
+
+def frame_period_ms(fps: Sequence[float], default_fps: float = DEFAULT_FPS) -> float:
+    """The frame period of the fastest camera, ms (``default_fps`` when none reports a rate).
+
+    The fastest camera sets the bound: its frames are closest together, so it is the first
+    whose nearest frame changes as the spread grows.
+    """
+    rates = [f for f in fps if f > 0]
+    return 1000.0 / (max(rates) if rates else default_fps)
+
+
+# Sync-quality thresholds, as fractions of the frame period P (see ``sync_quality``).
+GOOD_FRACTION = 0.25
+FAIR_FRACTION = 0.5
+
+
+def sync_quality(spread_ms: float, frame_period_ms: float,
+                 max_uncertainty_ms: float | None) -> tuple[str, str, str]:
+    """How far a synchronised set can be trusted to show one moment: ``(label, colour, why)``,
+    label ``"good"``/``"fair"``/``"poor"``, colour a Streamlit colour name.
+
+    Why these thresholds: cameras sample every P ms (``frame_period_ms``), so two cameras' nearest
+    frames are at most P/2 apart. Half a frame period is therefore the pairing bound (16.7 ms at
+    30 fps): a set spread up to P/2 is the same moment as well as the frame rates allow, beyond it
+    another frame is closer to the moment and the set mixes two moments. The measured spread is
+    on the hub's clock, so each camera's offset error adds to it; two cameras erring in opposite
+    directions add twice the largest uncertainty (``2u``). So:
+
+    - good: spread <= P/4 and 2u <= P/4: even in the worst case (spread + 2u <= P/2) the frames
+      are within the pairing bound;
+    - fair: spread <= P/2 and 2u <= P/2: the measured spread is within the pairing bound, but the
+      clock error could push the true one past it;
+    - poor: spread > P/2, 2u > P/2, or an offset unknown (u is None: a camera's capture time is
+      on its own clock, so the spread says nothing).
+
+    Bounds are inclusive.
+    """
+    if frame_period_ms <= 0:
+        raise ValueError("frame_period_ms must be > 0")
+    good, fair = GOOD_FRACTION * frame_period_ms, FAIR_FRACTION * frame_period_ms
+    half = f"half a frame ({format_ms(fair)})"
+    if max_uncertainty_ms is None:
+        return "poor", "red", "A camera's clock offset is unknown: its capture times are on its own clock."
+    spread, error = format_ms(spread_ms), format_ms(max_uncertainty_ms)
+    if spread_ms > fair:
+        return "poor", "red", f"Spread {spread} is over {half}: the frames show different moments."
+    if 2 * max_uncertainty_ms > fair:
+        return "poor", "red", f"Clock uncertainty ±{error} per camera could hide a spread over {half}."
+    if spread_ms <= good and 2 * max_uncertainty_ms <= good:
+        return "good", "green", (f"Spread {spread} and clock uncertainty ±{error} stay within {half} "
+                                 "even combined: the frames show the same moment.")
+    return "fair", "orange", (f"Spread {spread} is within {half}, but with clock uncertainty ±{error} "
+                              "the true spread may exceed it.")
+
+
+def quality_badge(label: str, colour: str) -> str:
+    """Markdown badge of a sync quality, e.g. ``:green-badge[good]``."""
+    return f":{colour}-badge[{label}]"
+
+
+def sync_frame_caption(frame: SyncFrame, first_capture_ns: int, tz: tzinfo | None = None) -> str:
+    """One frame of a synchronised set: capture time, lag behind the set's first frame, seq,
+    source frame when known, and the clock offset it was stamped with."""
+    lag = format_ms((frame.capture_time_ns - first_capture_ns) / 1e6)
+    parts = [f"{clock(frame.capture_time_ns, tz)} (+{lag})", f"seq {frame.seq}"]
+    if frame.source_frame is not None:
+        parts.append(f"source frame {frame.source_frame}")
+    offset = None if frame.clock_offset_ns is None else frame.clock_offset_ns / 1e6
+    uncertainty = None if frame.clock_uncertainty_ns is None else frame.clock_uncertainty_ns / 1e6
+    parts.append(f"clock {format_offset(offset, uncertainty)}")
+    return " · ".join(parts)
+
+
+def synced_set_html(figures: Sequence[tuple[str, bytes, str, str]]) -> str:
+    """The images of one synchronised set side by side, each ``(title, jpeg, alt, caption)``, as
+    one HTML block.
+
+    One block, not a column per camera: Streamlit sends a rerun's elements one by one and the
+    browser shows each as it arrives, so separate elements can show, for a moment, one camera's
+    image of the new set beside another's of the previous set (seen in Chromium at a 0.1 s
+    refresh), which is exactly what this view must never show.
+    """
+    cells = "".join(
+        '<figure style="flex:1 1 0;min-width:0;margin:0">'
+        f'<div style="font-weight:600;margin-bottom:0.25rem">{html.escape(title)}</div>'
+        f"{jpeg_img_html(jpeg, alt)}"
+        '<figcaption style="font-size:0.875rem;opacity:0.65;margin-top:0.25rem">'
+        f"{html.escape(caption)}</figcaption></figure>"
+        for title, jpeg, alt, caption in figures
+    )
+    return f'<div style="display:flex;gap:1rem;align-items:flex-start">{cells}</div>'

@@ -34,7 +34,8 @@ class DashboardSettings(BaseSettings):
     fetch_interval_s: float = Field(
         0.05, ge=0.0, le=5.0,
         description="Shortest time between two frame fetches of one camera, in seconds: caps the pull "
-                    "at 1/this frames/s per camera (0.05 s = 20 fps, above the 10 Hz page refresh).",
+                    "at 1/this frames/s per camera (0.05 s = 20 fps, above the 10 Hz page refresh); "
+                    "also between two reads of the synchronised set and its images.",
     )
     request_timeout_s: float = Field(
         2.0, gt=0, le=60.0, description="Timeout of each HTTP request to the hub, in seconds."

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
+import aiohttp
 import pytest
 
 from streamlit_app.hub_client import HubClient
@@ -12,7 +14,7 @@ from streamlit_app.models import LinkState
 from streamlit_app.poller import HubPoller
 from tests.support import RunningHub, free_port
 
-from .conftest import post_frame
+from .conftest import OFFSETS_NS, UNCERTAINTY_NS, post_frame, post_synced_pair
 
 
 @pytest.fixture
@@ -149,3 +151,109 @@ def test_stale_camera_is_marked_offline(camera_jpegs, make_poller):
         post_frame(hub.url, "side", 0, camera_jpegs["side"][0])
         assert poller.wait_for(lambda p: [c.online for c in p.cameras()] == [True], 5)
         assert poller.wait_for(lambda p: [c.online for c in p.cameras()] == [False], 5)
+
+
+def synced_seq(seq: int):
+    """The poller shows the set of frames ``seq``. After posting pairs up to seq n, the hub's
+    newest set is n - 1: it closes a set only once every camera has a frame at or after the set's
+    pivot (the later frame), as a later frame could still fit better."""
+    def check(p: HubPoller) -> bool:
+        synced = p.synced_images()
+        return synced is not None and {f.seq for f in synced.sync_set.frames} == {seq}
+    return check
+
+
+def test_synced_images_are_the_images_of_one_set(hub, camera_jpegs, make_poller):
+    poller = make_poller(hub.url)
+    assert poller.wait_for(connected, 5)
+    base = time.time_ns()
+    for seq in range(5):
+        post_synced_pair(hub.url, camera_jpegs, seq, base)
+
+    assert poller.wait_for(synced_seq(3), 5)
+    sync, images = poller.synced_images()
+    assert sorted(images) == ["front", "side"]
+    for f in sync.frames:
+        image = images[f.camera_id]
+        assert (image.seq, image.capture_time_ns, image.source_frame) == (f.seq, f.capture_time_ns, 3)
+        assert image.jpeg == camera_jpegs[f.camera_id][3]
+        assert (f.clock_offset_ns, f.clock_uncertainty_ns) == (OFFSETS_NS[f.camera_id], UNCERTAINTY_NS)
+    assert sync.spread_ms == pytest.approx(2.0)
+    assert sync.max_spread_ms == hub.settings.sync_max_spread_ms
+    assert sync.max_uncertainty_ms == pytest.approx(0.3)
+    with pytest.raises(TypeError):
+        images["front"] = image  # a shared snapshot: read-only
+    assert poller.wait_for(lambda p: [(c.clock_offset_ms, c.clock_uncertainty_ms) for c in p.cameras()]
+                           == [(-350.0, 0.3), (800.0, 0.3)], 5)
+
+
+def test_a_set_is_not_shown_until_all_its_images_arrive(hub, camera_jpegs, make_poller):
+    class LosesSide(HubClient):
+        """As if every ``side`` frame had left the ring before it was asked for."""
+
+        async def frame(self, camera_id, seq):
+            return None if camera_id == "side" else await super().frame(camera_id, seq)
+
+    poller = make_poller(hub.url, client_factory=LosesSide)
+    assert poller.wait_for(connected, 5)
+    base = time.time_ns()
+    for seq in range(3):
+        post_synced_pair(hub.url, camera_jpegs, seq, base)
+    assert poller.wait_for(lambda p: p.sync_set() is not None and p.sync_incomplete >= 1, 5)
+    assert poller.synced_images() is None
+
+
+def test_synced_image_fetches_coalesce_one_set_at_a_time(hub, camera_jpegs, make_poller):
+    class GatedFrames(HubClient):
+        """Holds the first by-seq fetch until ``gate`` is set; records fetches per camera."""
+
+        gate = threading.Event()
+        first_fetch_started = threading.Event()
+        fetches = 0
+        inflight: dict[str, int] = {}
+        max_inflight = 0
+
+        async def frame(self, camera_id, seq):
+            cls = type(self)
+            cls.fetches += 1
+            cls.inflight[camera_id] = cls.inflight.get(camera_id, 0) + 1
+            cls.max_inflight = max(cls.max_inflight, cls.inflight[camera_id])
+            try:
+                if not cls.first_fetch_started.is_set():
+                    cls.first_fetch_started.set()
+                    await asyncio.to_thread(cls.gate.wait, 5)
+                return await super().frame(camera_id, seq)
+            finally:
+                cls.inflight[camera_id] -= 1
+
+    # No periodic sync reads: only sync_set events trigger them here.
+    poller = make_poller(hub.url, client_factory=GatedFrames, cameras_refresh_s=0.1, sync_refresh_s=10)
+    assert poller.wait_for(connected, 5)
+    base = time.time_ns()
+    post_synced_pair(hub.url, camera_jpegs, 0, base)
+    assert poller.wait_for(lambda p: [c.online for c in p.cameras()] == [True, True], 5)
+    for seq in (1, 2):  # the hub's live synchroniser emits a sync_set event once seq 2 closes set 1
+        post_synced_pair(hub.url, camera_jpegs, seq, base)
+    assert GatedFrames.first_fetch_started.wait(5)
+    for seq in range(3, 30):  # 27 more sets while the first set's fetch is held
+        post_synced_pair(hub.url, camera_jpegs, seq, base)
+    GatedFrames.gate.set()
+
+    assert poller.wait_for(synced_seq(28), 5)
+    assert GatedFrames.max_inflight == 1
+    # The held set, then the newest; events that arrived meanwhile cost at most one more run.
+    assert GatedFrames.fetches <= 3 * 2
+
+
+def test_hub_client_fetches_a_frame_by_seq(hub, camera_jpegs):
+    jpegs = camera_jpegs["front"]
+    for seq in range(3):
+        post_frame(hub.url, "front", seq, jpegs[seq], source_frame=100 + seq)
+
+    async def fetch(seq):
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            return await HubClient(session, hub.url).frame("front", seq)
+
+    frame = asyncio.run(fetch(1))
+    assert (frame.camera_id, frame.seq, frame.source_frame, frame.jpeg) == ("front", 1, 101, jpegs[1])
+    assert asyncio.run(fetch(99)) is None  # not (or no longer) in the ring

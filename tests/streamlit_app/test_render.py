@@ -4,9 +4,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from streamlit_app.models import HubConnection, LinkState
+from streamlit_app.models import HubConnection, LinkState, SyncFrame
 from streamlit_app.render import (
-    age_ms, clock, connection_message, format_fps, format_ms, jpeg_img_html, rows, status_badge,
+    age_ms, clock, connection_message, format_fps, format_ms, format_offset, frame_period_ms, jpeg_img_html,
+    quality_badge, rows, status_badge, sync_frame_caption, sync_quality, synced_set_html,
 )
 
 # 2024-01-02 03:04:05.678901234 UTC
@@ -76,3 +77,78 @@ def test_jpeg_img_html_inlines_the_jpeg_and_escapes_the_alt_text():
     assert src.startswith("data:image/jpeg;base64,")
     assert base64.b64decode(src.split(",", 1)[1]) == jpeg
     assert 'alt="cam &quot;a&quot; &lt;b&gt;"' in tag
+
+
+@pytest.mark.parametrize("offset, uncertainty, text", [
+    (350.2, 0.4, "+350 ms ± 0.4 ms"),
+    (-800.0, 1.25, "-800 ms ± 1.2 ms"),
+    (0.0, 0.0, "+0.0 ms ± 0.0 ms"),
+    (3.0, None, "+3.0 ms ± ?"),
+    (None, None, "not synchronised"),
+    (None, 0.5, "not synchronised"),
+])
+def test_format_offset(offset, uncertainty, text):
+    assert format_offset(offset, uncertainty) == text
+
+
+def test_frame_period_is_the_fastest_cameras():
+    assert frame_period_ms([25.0, 50.0]) == 20.0
+    assert frame_period_ms([0.0, 25.0]) == 40.0  # a camera with no rate yet is ignored
+    assert frame_period_ms([]) == pytest.approx(1000 / 30)
+    assert frame_period_ms([0.0], default_fps=10) == 100.0
+
+
+# A 40 ms period (25 fps) keeps the bounds exact: quarter 10 ms, half 20 ms; the uncertainty
+# counts twice (two clocks erring in opposite directions), so its bounds are 5 ms and 10 ms.
+P = 40.0
+EPS = 1e-6
+
+
+@pytest.mark.parametrize("spread, uncertainty, label", [
+    (0.0, 0.0, "good"),
+    (10.0, 5.0, "good"),             # both exactly on the quarter-frame bound
+    (10.0 + EPS, 0.0, "fair"),       # spread just past a quarter frame
+    (0.0, 5.0 + EPS, "fair"),        # uncertainty just past it
+    (20.0, 10.0, "fair"),            # both exactly on the half-frame (pairing) bound
+    (20.0 + EPS, 0.0, "poor"),       # spread just past half a frame
+    (0.0, 10.0 + EPS, "poor"),       # uncertainty just past it
+    (0.0, None, "poor"),             # a clock offset unknown
+])
+def test_sync_quality_thresholds(spread, uncertainty, label):
+    got, colour, why = sync_quality(spread, P, uncertainty)
+    assert got == label
+    assert colour == {"good": "green", "fair": "orange", "poor": "red"}[label]
+    assert why and why.endswith(".")
+
+
+def test_sync_quality_at_30_fps_pairs_within_16_7_ms():
+    period = frame_period_ms([30.0])
+    assert sync_quality(16.6, period, 0.5)[0] == "fair"
+    assert sync_quality(16.7, period, 0.5)[0] == "poor"
+    assert sync_quality(8.0, period, 0.5)[0] == "good"
+    assert "unknown" in sync_quality(1.0, period, None)[2]
+    with pytest.raises(ValueError):
+        sync_quality(1.0, 0.0, 0.5)
+
+
+def test_quality_badge():
+    assert quality_badge("good", "green") == ":green-badge[good]"
+
+
+def test_sync_frame_caption():
+    meta = dict(camera_id="a", seq=7, capture_time_ns=T + 12_500_000, hub_receive_time_ns=T + 20_000_000,
+                width=640, height=480, bytes=1000)
+    synced = SyncFrame(**meta, source_frame=42, clock_offset_ns=-350_200_000, clock_uncertainty_ns=400_000)
+    assert sync_frame_caption(synced, T, timezone.utc) == (
+        "03:04:05.691 (+12 ms) · seq 7 · source frame 42 · clock -350 ms ± 0.4 ms")
+    assert sync_frame_caption(SyncFrame(**meta), T + 12_500_000, timezone.utc) == (
+        "03:04:05.691 (+0.0 ms) · seq 7 · clock not synchronised")
+
+
+def test_synced_set_html_is_one_block_of_figures_in_order():
+    block = synced_set_html([("a<1>", b"\xff\xd8one", "a seq 1", "cap & 1"),
+                             ("b", b"\xff\xd8two", "b seq 1", "cap 2")])
+    assert block.startswith("<div") and block.count("<figure") == 2
+    assert block.index('alt="a seq 1"') < block.index('alt="b seq 1"')
+    assert "a&lt;1&gt;" in block and "cap &amp; 1" in block
+    assert base64.b64encode(b"\xff\xd8two").decode() in block
