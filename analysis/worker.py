@@ -26,7 +26,7 @@ import aiohttp
 import cv2
 import numpy as np
 
-from clients.capture import reconnect_delays
+from clients.retry import reconnect_delays
 
 log = logging.getLogger("formsync.worker")
 

@@ -10,7 +10,8 @@ import time
 
 import aiohttp
 
-from .capture import CaptureLoop, CapturedFrame, reconnect_delays
+from .capture import CaptureLoop, CapturedFrame
+from .retry import reconnect_delays
 from .clock import ClockSync
 from .config import CameraConfig, ClientConfig
 from .stats import CameraStats

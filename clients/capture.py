@@ -7,17 +7,15 @@ cannot stall uploads; the thread is a daemon so a hung driver call cannot block 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import backoff
-
 from .config import CameraConfig
 from .encode import encode_jpeg
 from .pacing import FileSchedule, RateLimiter
+from .retry import reconnect_delays
 from .source import OpenedSource, SourceError, SourceKind, open_source
 
 # Assumed when a file or stream does not report its rate (the common webcam/clip rate).
@@ -41,16 +39,6 @@ class CapturedFrame:
     jpeg: bytes
     width: int
     height: int
-
-
-def reconnect_delays(factor: float = 0.5, max_value: float = 10.0):
-    """Delays in seconds: 0.5 doubling to 10, each scaled by a random factor in [0.5, 1)
-    ("equal jitter", AWS Architecture Blog "Exponential Backoff And Jitter", 2015), so many
-    clients do not retry in lockstep after a hub restart."""
-    gen = backoff.expo(base=2, factor=factor, max_value=max_value)
-    next(gen)  # backoff's generators are primed with one bare next()
-    for delay in gen:
-        yield delay * (0.5 + random.random() / 2)
 
 
 class CaptureLoop:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,23 +14,14 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 import aiohttp
-import backoff
+
+from clients.retry import reconnect_delays
 
 from .hub_client import HubClient, HubRejected, HubUnreachable
 from .latest import Latest
 from .models import CameraStatus, FrameImage, HubConnection, LinkState, SyncedImages, SyncSet
 
 log = logging.getLogger("formsync.dashboard.poller")
-
-
-def reconnect_delays(max_value: float = 5.0) -> Iterator[float]:
-    """Seconds to wait before each reconnection attempt: 0.25 doubling up to ``max_value``, each
-    scaled by a random factor in [0.5, 1) ("equal jitter"), so dashboards do not hammer a hub
-    that is restarting in lockstep, yet never wait near zero between refused connections."""
-    gen = backoff.expo(base=2, factor=0.25, max_value=max_value)
-    next(gen)  # backoff's generators are primed with one bare next()
-    for delay in gen:
-        yield delay * (0.5 + random.random() / 2)
 
 
 class HubPoller:
@@ -204,7 +194,7 @@ class HubPoller:
                     break
                 # A link that worked starts the backoff afresh; repeated failures keep growing it.
                 if delays is None or self.connection().connected:
-                    delays = reconnect_delays(self.reconnect_max_s)
+                    delays = reconnect_delays(factor=0.25, max_value=self.reconnect_max_s)
                 self._set_link(LinkState.UNREACHABLE, error)
                 try:
                     await asyncio.wait_for(self._wake.wait(), next(delays))
