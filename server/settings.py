@@ -38,4 +38,8 @@ class HubSettings(BaseSettings):
         64, ge=1, le=10_000,
         description="Events buffered per subscriber; a slower subscriber loses its oldest events.",
     )
+    db_path: str = Field(
+        "var/formsync.db",
+        description="Embedded SQLite database (set summaries, alert log); created with its folder on start.",
+    )
     log_level: str = Field("info", description="uvicorn/hub log level.")
