@@ -1,0 +1,108 @@
+"""Pure helpers of the Monitor page: ring buffers, table rows, banner texts."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from streamlit_app.models import CameraStatus, HubConnection, LinkState
+from streamlit_app.monitor_history import History
+from streamlit_app.monitor_models import ActiveAlert, Alerts, Heartbeat, MonitorSnapshot
+from streamlit_app.monitor_render import banner_lines, format_bytes, format_rate, host_rows, pipeline_rows
+
+S = 1_000_000_000
+
+
+def test_history_is_a_bounded_ring_of_the_last_window():
+    h = History(window_s=10, period_s=1)
+    for t in range(1000):
+        h.add("cpu", t * S, {"hub-pc": float(t), "cam-pc": None if t % 2 else 1.0})
+    assert h.rows("cpu") == h.maxlen == 11  # 1000 rows added, 11 kept
+    frame = h.frame("cpu", now_ns=999 * S)
+    assert list(frame.columns) == ["cam-pc", "hub-pc"]
+    assert list(frame["hub-pc"]) == [float(t) for t in range(989, 1000)]
+    assert math.isnan(frame["cam-pc"].iloc[-1]) and frame["cam-pc"].iloc[-2] == 1.0  # None: a gap
+    # Rows older than the window are not charted, even when nothing newer came.
+    assert h.frame("cpu", now_ns=2000 * S).empty
+    assert h.frame("unknown", now_ns=0).empty
+
+
+def test_history_caps_series_per_row():
+    h = History(window_s=5, period_s=1, max_series=3)
+    h.add("fps", 0, {f"cam{i:02d}": 1.0 for i in range(50)})
+    assert list(h.frame("fps", 0).columns) == ["cam00", "cam01", "cam02"]
+    with pytest.raises(ValueError):
+        History(window_s=0)
+
+
+def test_units():
+    assert format_bytes(None) is None
+    assert [format_bytes(n) for n in (512, 1_500, 2_500_000, 77_664_546_816)] == \
+        ["512 B", "1.5 kB", "2.5 MB", "77.7 GB"]
+    assert format_rate(12_345) == "12.3 kB/s"
+
+
+def heartbeat(process_id: str, role: str, host: str, lost: bool = False, received: int = 0,
+              **fields) -> Heartbeat:
+    return Heartbeat.model_validate({
+        "process_id": process_id, "role": role, "interval_s": 2.0, "received_time_ns": received,
+        "age_s": 0.5, "lost": lost,
+        "host": {"hostname": host, "cpu_percent": 50.0 if not lost else 99.0, "memory_percent": 40.0,
+                 "memory_used_bytes": 4_000_000_000, "memory_total_bytes": 10_000_000_000},
+        "process": {"pid": 7, "cpu_percent": 5.0, "rss_bytes": 1_000_000}, **fields})
+
+
+def camera(camera_id: str, online: bool = True, fps: float = 30.0) -> CameraStatus:
+    return CameraStatus(camera_id=camera_id, online=online, fps=fps, seq=1, last_capture_time_ns=1,
+                        age_ms=40.0, width=640, height=360, frames_total=2, gaps=0, clock_offset_ms=-2.0)
+
+
+def snapshot(processes=(), cameras=(), alerts=None, connected=True, local_host=None) -> MonitorSnapshot:
+    state = LinkState.CONNECTED if connected else LinkState.UNREACHABLE
+    return MonitorSnapshot(0, HubConnection("http://hub", state, 0), tuple(processes), tuple(cameras), alerts,
+                           local_host, None)
+
+
+def test_hosts_take_the_newest_live_heartbeat_and_list_every_role():
+    snap = snapshot([
+        heartbeat("hub:pc1:8000", "hub", "pc1", received=2),
+        heartbeat("client:pc1:front", "client", "pc1", received=1),
+        heartbeat("client:pc2:side", "client", "pc2", lost=True),
+    ], local_host={"hostname": "laptop", "cpu_percent": 12.0, "unavailable": ["temperature"]})
+    rows = {r["host"]: r for r in host_rows(snap)}
+    assert rows["pc1"]["roles"] == "client, hub" and rows["pc1"]["CPU %"] == 50.0
+    assert rows["pc1"]["memory"] == "4.0 GB of 10.0 GB" and rows["pc1"]["state"] == "up"
+    assert rows["pc2"] == {"host": "pc2", "roles": "client", "state": "lost"}  # no current figures
+    assert rows["laptop"]["roles"] == "dashboard" and rows["laptop"]["state"] == "up (n/a: temperature)"
+
+
+def test_pipeline_joins_client_hub_and_worker_figures_per_camera():
+    link = {"camera_id": "front", "capture_fps": 30.0, "sent_fps": 28.0, "dropped_total": 5,
+            "clock_offset_ms": -3.0}
+    snap = snapshot([
+        heartbeat("client:pc1:front+side", "client", "pc1", cameras=[link, {**link, "camera_id": "side"}]),
+        heartbeat("worker:pc3:a", "worker", "pc3", analysis=[{"camera_id": "front", "analysis_fps": 6.0}]),
+        heartbeat("worker:pc3:b", "worker", "pc3", analysis=[{"camera_id": "front", "analysis_fps": 4.0}]),
+        heartbeat("worker:pc4:c", "worker", "pc4", lost=True,
+                  analysis=[{"camera_id": "front", "analysis_fps": 9.0}]),
+    ], cameras=[camera("front"), camera("back", online=False)])
+    rows = {r["camera"]: r for r in pipeline_rows(snap)}
+    assert rows["front"] == {"camera": "front", "state": "online", "capture fps": 30.0, "sent fps": 28.0,
+                             "hub fps": 30.0, "analysis fps": 10.0, "drops": 5, "frame age ms": 40.0,
+                             "clock offset ms": -2.0}  # the lost worker's 9 fps is the past
+    assert rows["back"]["state"] == "stale" and rows["back"]["capture fps"] is None
+    assert rows["side"]["state"] == "no frames" and rows["side"]["clock offset ms"] == -3.0
+    offline = snapshot(cameras=[camera("front")], connected=False)
+    assert {r["state"] for r in pipeline_rows(offline)} == {"unknown"}
+
+
+def test_banner_lines_per_level():
+    def alert(level: str, i: int) -> ActiveAlert:
+        return ActiveAlert(rule="r", subject=str(i), level=level, since_ns=i, message=f"{level} {i}")
+
+    alerts = Alerts(active=tuple([alert("critical", i) for i in range(5)] + [alert("warning", 9)]))
+    critical, warning = banner_lines(alerts)
+    assert critical == "**5 critical:** critical 0; critical 1; critical 2 (+2 more)"
+    assert warning == "**1 warning:** warning 9"
+    assert banner_lines(Alerts()) == (None, None) and banner_lines(None) == (None, None)
