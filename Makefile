@@ -9,6 +9,9 @@ SOURCES  ?=
 HUB_PORT ?= 8000
 UI_PORT  ?= 8501
 PYTEST_ARGS ?=
+# torch is installed first, as a CPU build, or sentence-transformers pulls gigabytes of CUDA wheels.
+# Where the configured index has no CPU wheel: TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu".
+TORCH_PIP_ARGS ?=
 
 .PHONY: install demo test bench clean
 
@@ -17,6 +20,7 @@ install: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install torch==2.13.0 -c constraints.txt $(TORCH_PIP_ARGS)
 	$(BIN)/pip install -r requirements-dev.txt -c constraints.txt
 	$(BIN)/pip check
 	touch $(STAMP)
@@ -25,11 +29,13 @@ demo: $(STAMP)
 	SOURCES="$(SOURCES)" HUB_PORT=$(HUB_PORT) UI_PORT=$(UI_PORT) $(BIN)/python scripts/demo.py
 
 test: $(STAMP)
+	sh scripts/ensure_chromium.sh   # Debian's chromium for tests/e2e (they skip, saying why, without it)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/analysis.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output

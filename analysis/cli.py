@@ -1,6 +1,7 @@
-"""Command line: ``python -m analysis {reps,evaluate,reference}``.
+"""Command line: ``python -m analysis {reps,evaluate,reference,gaze}``.
 
     python -m analysis reps VIDEO [--json] [--reference NAME]
+    python -m analysis gaze VIDEO [--json] [--pose] [--calibrate-at SECONDS]
     python -m analysis evaluate [--json]
     python -m analysis reference build VIDEO --name NAME
     python -m analysis reference build-default
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 from analysis.clips import CLIPS
+from analysis.gaze import offline as gaze_offline
 from analysis.offline import analyze_video
 from analysis.paths import squat_dir
 from analysis.reference import ReferenceLibrary
@@ -105,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_parser("build-default", help="build the default reference (side_bodyweight_intellifit1)")
     rs.add_parser("list", help="list stored references")
     ref.set_defaults(func=cmd_reference)
+    gaze_offline.add_parser(sub)
     return p
 
 

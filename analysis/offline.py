@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+import numpy as np
 
 from analysis.session import AnalysisResult, PoseAnalyzer
 from analysis.video import VideoInfo, frames, probe
@@ -16,11 +19,14 @@ class VideoRun:
     results: list[AnalysisResult]
 
 
-def analyze_video(path: str | Path, analyzer: PoseAnalyzer, progress: bool = False) -> VideoRun:
+def analyze_video(path: str | Path, analyzer: PoseAnalyzer, progress: bool = False,
+                  on_frame: Callable[[np.ndarray, int, int], None] | None = None) -> VideoRun:
     """Feed every frame of ``path`` to ``analyzer.process``; returns the per-frame results.
 
-    The analyzer is left open (call ``analyzer.close()``). Raises FileNotFoundError / ValueError
-    for an unreadable video.
+    progress: a tqdm bar on stderr. on_frame(frame_bgr, seq, frame_count) is called after each
+    frame (frame_count 0 when the container does not say), e.g. to save thumbnails or move a
+    ``st.progress`` bar. The analyzer is left open (call ``analyzer.close()``). Raises
+    FileNotFoundError / ValueError for an unreadable video.
     """
     info = probe(path)
     it = frames(path)
@@ -28,5 +34,9 @@ def analyze_video(path: str | Path, analyzer: PoseAnalyzer, progress: bool = Fal
         from tqdm import tqdm
 
         it = tqdm(it, total=info.frame_count or None, desc=Path(path).name, unit="frame")
-    results = [analyzer.process(frame, t_ns, seq) for frame, t_ns, seq in it]
+    results = []
+    for frame, t_ns, seq in it:
+        results.append(analyzer.process(frame, t_ns, seq))
+        if on_frame is not None:
+            on_frame(frame, seq, info.frame_count or 0)
     return VideoRun(info, analyzer, results)

@@ -7,6 +7,8 @@ reference is a folder ``<library>/<name>/`` with
     arrays.npz      seq (T,), capture_time_ns (T,), landmarks (T, 33, 4), world_landmarks (T, 33, 4),
                     image_size (T, 2), angles (T, 7) in degrees (``angles.ANGLE_NAMES``),
                     hip_height (T,) in leg lengths  -- T = frames with a detected pose.
+    frames/<seq>.jpg  a small picture of every frame (``THUMB_HEIGHT`` px high), shown beside the
+                    user at the matched phase.
 Derived values are recomputed from the landmarks on load, so a reference always matches the
 code that scores against it; the stored curves are for people and plots.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -29,7 +32,9 @@ from analysis.reps import Phase, Rep
 from analysis.scoring import RepScore, score_rep
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+THUMB_HEIGHT = 360
+"""Height of the stored reference pictures, px: a dashboard tile, at ~15-30 kB per JPEG."""
 MODEL_DEPTH_TOLERANCE = 0.05
 
 
@@ -69,6 +74,11 @@ class Reference:
     def _split(self, rep: Rep) -> tuple[list[FrameFeatures], list[FrameFeatures]]:
         w = self.window(self.reps.index(rep))
         return list(w.frames[: w.bottom + 1]), list(w.frames[w.bottom:])
+
+    def thumbnail(self, seq: int, folder: Path) -> bytes | None:
+        """JPEG of reference frame ``seq`` stored under ``folder`` (the reference's library folder)."""
+        path = folder / "frames" / f"{int(seq)}.jpg"
+        return path.read_bytes() if path.exists() else None
 
     def phase_match(self, hip_height: float, phase: Phase) -> FrameFeatures:
         """Reference frame at the same phase: in the first model rep's descent (phase DOWN), ascent (UP)
@@ -175,22 +185,45 @@ class ReferenceLibrary:
     def save(self, ref: Reference) -> Path:
         return ref.save(self.path(ref.name))
 
+    def thumbnail(self, name: str, seq: int) -> bytes | None:
+        """The stored picture of frame ``seq`` of reference ``name`` (None if absent)."""
+        path = self.path(name) / "frames" / f"{int(seq)}.jpg"
+        return path.read_bytes() if path.exists() else None
+
     def build(self, video: Path | str, name: str, progress: bool = False,
-              analyzer_factory: Callable | None = None) -> Reference:
+              analyzer_factory: Callable | None = None,
+              on_progress: Callable[[int, int], None] | None = None) -> Reference:
         """Run pose over every frame of ``video`` and store the result as ``name``.
 
-        Raises FileNotFoundError for a missing video, ValueError if no rep was found in it (a
-        reference without reps cannot score anything).
+        progress: a tqdm bar; on_progress(frames_done, frame_count) after each frame (count 0 if
+        unknown), for a ``st.progress`` bar. Raises FileNotFoundError for a missing video,
+        ValueError for a bad name or if no rep was found in it (a reference without reps cannot
+        score anything).
         """
-        from analysis.offline import analyze_video
+        import cv2
 
+        from analysis.offline import analyze_video
         from analysis.session import PoseAnalyzer
 
+        thumbs = self.path(name) / "frames"
+        shutil.rmtree(thumbs, ignore_errors=True)  # a rebuild must not keep pictures of the old video
+        thumbs.mkdir(parents=True, exist_ok=True)
+
+        def on_frame(frame, seq: int, total: int) -> None:
+            h, w = frame.shape[:2]
+            small = cv2.resize(frame, (max(1, round(w * THUMB_HEIGHT / h)), THUMB_HEIGHT), interpolation=cv2.INTER_AREA)
+            ok, jpg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
+            if ok:
+                (thumbs / f"{seq}.jpg").write_bytes(jpg.tobytes())
+            if on_progress is not None:
+                on_progress(seq + 1, total)
+
         make = analyzer_factory or (lambda: PoseAnalyzer(f"reference:{name}", history_frames=None))
-        run = analyze_video(video, make(), progress=progress)
+        run = analyze_video(video, make(), progress=progress, on_frame=on_frame)
         ref = from_analyzer(name, str(video), run.info.fps, run.analyzer)
         run.analyzer.close()
         if not ref.reps:
+            shutil.rmtree(self.path(name), ignore_errors=True)
             raise ValueError(f"no complete rep found in {video}; cannot use it as a reference")
         self.save(ref)
         log.info("reference %s built from %s: %d frames, %d reps", name, video, len(ref.frames), len(ref.reps))
@@ -201,8 +234,8 @@ class ReferenceLibrary:
         return self.build(squat_dir() / DEFAULT_REFERENCE_CLIP, DEFAULT_REFERENCE_NAME, progress=progress)
 
     def load_default(self) -> Reference:
-        """The default reference, built first if missing (takes a few seconds)."""
+        """The default reference, built first if missing or stored by an older format (a few seconds)."""
         try:
             return self.load(DEFAULT_REFERENCE_NAME)
-        except FileNotFoundError:
+        except (FileNotFoundError, ValueError):
             return self.build_default()

@@ -7,7 +7,10 @@ Signals (one sample per analysed frame):
         depend on camera distance, and it works in front views where the 2-D knee angle does not
         change.
     knee: mean of the left and right 3-D knee angles in degrees (180 = straight).
-Both are median-filtered over ``MEDIAN_WINDOW`` samples (causal, so at most 2 samples of lag).
+Both are median-filtered over the samples of the last ``MEDIAN_WINDOW`` frames (by index, so a
+live worker that skips frames is smoothed over the same ~0.17 s at 30 fps, not over 5 samples
+spread across a second; causal, at most 2 frames of lag). Rep counts on the labelled clips hold
+with every 2nd frame analysed, and on all but one WorkoutTracker clip with every 3rd or 4th.
 
 States: UNKNOWN -> (ARMED) -> TOP -> DOWN -> BOTTOM -> UP -> TOP (rep counted on the return to TOP).
     TOP     entered when hip_height >= TOP_HIP (0.88) and knee >= TOP_KNEE (140 deg).
@@ -96,6 +99,12 @@ class RepCounter:
     def count(self) -> int:
         return len(self.reps)
 
+    def new_set(self) -> None:
+        """Forget the counted reps (numbering restarts at 1) but keep the phase and filter state:
+        the person is still wherever they were when the previous set closed."""
+        self.reps = []
+        self.aborted = 0
+
     @property
     def in_rep(self) -> bool:
         """True between the start of a counted descent and the return to the top."""
@@ -114,6 +123,12 @@ class RepCounter:
         self._hip.append(hip_height)
         self._knee.append(knee)
         self._idx.append(index)
+        # The window spans MEDIAN_WINDOW frames of the source, not samples: when the live worker
+        # skips frames, a 5-sample window would smooth (and delay) over a much longer time.
+        while self._idx[0] <= index - MEDIAN_WINDOW:
+            self._hip.popleft()
+            self._knee.popleft()
+            self._idx.popleft()
         # The filtered value stands for the middle of the window, which is where events are dated.
         h = float(np.median(self._hip))
         k = float(np.median(self._knee))

@@ -58,6 +58,8 @@ class RepReport:
     def to_dict(self) -> dict:
         return {
             "rep": self.rep.index,
+            "start_time_ns": self.start_time_ns,
+            "end_time_ns": self.end_time_ns,
             "start_seq": self.rep.start,
             "bottom_seq": self.rep.bottom,
             "end_seq": self.rep.end,
@@ -77,7 +79,8 @@ class AnalysisResult:
 
     landmarks / world_landmarks: float32 (33, 4) (x, y normalised to the image / metres; z; visibility)
     or None when no person was found. angles: {name: degrees} (``angles.ANGLE_NAMES``). score: 0..100
-    similarity of this frame to the phase-matched reference frame (None without reference or pose).
+    similarity of this frame to the phase-matched reference frame (None without reference or pose);
+    reference_seq: that reference frame's seq (the frame a coach shows beside the user).
     rep_count / rep_phase: the rep state machine. rep: the rep completed on this frame, if any,
     with its faults. processing_ms: wall time of this call (pose + analysis).
     """
@@ -97,6 +100,7 @@ class AnalysisResult:
     hip_height: float | None = None
     rep: RepReport | None = None
     faults: list[Fault] = field(default_factory=list)
+    reference_seq: int | None = None
 
     @property
     def pose_found(self) -> bool:
@@ -122,6 +126,7 @@ class AnalysisResult:
             "rep_phase": self.rep_phase,
             "rep": None if self.rep is None else self.rep.to_dict(),
             "faults": [f.to_dict() for f in self.faults],
+            "reference_seq": self.reference_seq,
         }
 
 
@@ -184,22 +189,22 @@ class PoseAnalyzer:
         view = self.views.update(ff.image_xy)
         done = self.counter.update(seq, ff.hip_height, ff.knee)
         report = self._finish_rep(done, view) if done is not None else None
-        score = self._frame_score(ff)
+        score, ref_seq = self._frame_score(ff)
         if score is not None:
             self.frame_scores.append(score)
         return AnalysisResult(
             self.camera_id, seq, capture_time_ns, (time.perf_counter() - t0) * 1e3,
             pose.landmarks, pose.world_landmarks, pose.image_size,
             dict(zip(ANGLE_NAMES, ff.angles.tolist())), view, score, self.counter.count,
-            self.counter.phase.value, ff.hip_height, report, [] if report is None else report.faults,
+            self.counter.phase.value, ff.hip_height, report, [] if report is None else report.faults, ref_seq,
         )
 
-    def _frame_score(self, ff: FrameFeatures) -> float | None:
+    def _frame_score(self, ff: FrameFeatures) -> tuple[float | None, int | None]:
         if self.reference is None or not self.reference.reps:
-            return None
+            return None, None
         ref = self.reference.phase_match(ff.hip_height, self.counter.phase)
         s = frame_similarity(ff.norm, ref.norm, ff.visibility, ref.visibility, ff.features, ref.features)
-        return s if np.isfinite(s) else None
+        return (s if np.isfinite(s) else None), ref.index
 
     def rep_frames(self, rep: Rep) -> RepWindow:
         """The kept frames of ``rep`` (start..end) and its bottom within them."""
@@ -231,6 +236,21 @@ class PoseAnalyzer:
             "in_rep": self.counter.in_rep,
             "aborted_reps": self.counter.aborted,
         }
+
+    def start_new_set(self, reset_motion: bool = False) -> None:
+        """Close the books on the current set: reps, rep reports and frame scores start empty; pose
+        smoothing, view and the rep state machine's phase carry on, unless ``reset_motion`` (the
+        footage jumped, e.g. a replayed clip started over: a jump from standing into the clip's
+        first pose is no descent)."""
+        if reset_motion:
+            self.counter = RepCounter()
+        self.counter.new_set()
+        self.reports = []
+        self.frame_scores = []
+
+    def use_reference(self, reference: "Reference | None") -> None:
+        """Score against another answer sheet from the next frame on (reps already scored keep theirs)."""
+        self.reference = reference
 
     def close(self) -> None:
         """Release the pose graph (only if this analyzer created or was given one)."""

@@ -7,9 +7,11 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import aiohttp
 
+from .auth import bearer
 from .capture import CaptureLoop, CapturedFrame
 from .retry import reconnect_delays
 from .clock import ClockSync
@@ -18,6 +20,11 @@ from .stats import CameraStats
 from .transport import FrameRejected, HubUnavailable, NetDelay, Stamp, make_transport
 
 log = logging.getLogger("formsync.camera")
+
+CaptureFactory = Callable[..., CaptureLoop]
+"""Builds a camera's capture loop: ``(config, on_frame, stop, log, *, clock_ns, start_at_local_ns)``
+-> an object with ``run()`` (returns when ``stop`` is set or the source ended) and ``error``.
+``CaptureLoop`` reads an OpenCV source; ``clients.push.PushSource.capture_loop`` takes pushed frames."""
 
 
 class CameraLog(logging.LoggerAdapter):
@@ -58,11 +65,14 @@ class CameraWorker(threading.Thread):
     """Runs one camera until ``stop()``; thread named ``camera:<id>``, logs prefixed with the id.
 
     An exception that ends the worker is logged with its traceback and kept in ``error``.
+    ``capture_factory`` chooses where frames come from (default: ``config.source`` via OpenCV).
     """
 
-    def __init__(self, config: CameraConfig, client: ClientConfig) -> None:
+    def __init__(self, config: CameraConfig, client: ClientConfig,
+                 capture_factory: CaptureFactory = CaptureLoop) -> None:
         super().__init__(name=f"camera:{config.camera_id}", daemon=True)
         self.config = config
+        self.capture_factory = capture_factory
         self.client = client
         self.hub_url = client.hub_url
         shift_ns = int(client.clock_offset_ms * 1e6)
@@ -114,8 +124,8 @@ class CameraWorker(threading.Thread):
                         return None
                 return self.clock.to_local_ns(self.client.start_at_ns)
 
-        capture = CaptureLoop(self.config, on_frame, self._stop_event, self.log,
-                              clock_ns=self.clock.clock_ns, start_at_local_ns=start_at)
+        capture = self.capture_factory(self.config, on_frame, self._stop_event, self.log,
+                                       clock_ns=self.clock.clock_ns, start_at_local_ns=start_at)
         capture_done = asyncio.Event()
 
         def run_capture() -> None:
@@ -127,9 +137,13 @@ class CameraWorker(threading.Thread):
 
         capture_thread = threading.Thread(target=run_capture, name=f"capture:{self.config.camera_id}", daemon=True)
         timeout = aiohttp.ClientTimeout(total=self.client.upload_timeout_s)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+
+        def fps() -> float | None:
+            return getattr(capture, "fps", None) or self.config.fps
+
+        async with aiohttp.ClientSession(timeout=timeout, headers=bearer(self.client.token)) as session:
             transport = make_transport(self.client.transport, session, self.hub_url, self.config.camera_id,
-                                       self.client.upload_timeout_s, NetDelay(self.client.net_delay_ms))
+                                       self.client.upload_timeout_s, NetDelay(self.client.net_delay_ms), fps)
             capture_thread.start()
             tasks = [
                 asyncio.create_task(self._upload(pending, transport), name="upload"),
@@ -156,6 +170,7 @@ class CameraWorker(threading.Thread):
 
     async def _upload(self, pending: PendingFrame, transport) -> None:
         delays = None
+        refused = False
         while True:
             frame = await pending.get()
             started = time.perf_counter()
@@ -168,15 +183,25 @@ class CameraWorker(threading.Thread):
                 if self.stats.hub_up is not False:
                     self.log.warning("hub %s unavailable (%s); retrying with backoff", self.hub_url, exc)
                     self.stats.hub_up = False
-                    delays = reconnect_delays()
+                    delays = reconnect_delays(max_value=self.client.retry_max_s)
                 # New frames keep replacing the pending one meanwhile: after the wait the
                 # newest is sent, never a backlog.
                 await asyncio.sleep(next(delays))
                 continue
             except FrameRejected as exc:
                 self.stats.rejected += 1
-                self.log.warning("frame %d rejected: %s", frame.seq, exc)
+                if exc.status not in (401, 403, 429):
+                    self.log.warning("frame %d rejected: %s", frame.seq, exc)
+                    continue
+                # A token the hub refuses (or a rate it will not take) is not fixed by the next
+                # frame: say it once, then retry with backoff until the operator fixes it.
+                if not refused:
+                    self.log.error("hub %s refuses this camera: %s; retrying with backoff", self.hub_url, exc)
+                    refused = True
+                    delays = reconnect_delays(max_value=self.client.retry_max_s)
+                await asyncio.sleep(next(delays))
                 continue
+            refused = False
             self.stats.latencies_ms.append((time.perf_counter() - started) * 1e3)
             self.stats.sent += 1
             if self.stats.hub_up is not True:
@@ -210,7 +235,7 @@ class CameraWorker(threading.Thread):
             try:
                 await self.sync_clock(transport)
                 delays = None
-            except HubUnavailable:
+            except (HubUnavailable, FrameRejected):  # the upload loop reports which
                 delays = delays or reconnect_delays()
                 await asyncio.sleep(next(delays))
                 continue

@@ -69,6 +69,9 @@ class CaptureLoop:
         self._passes = 0
         self._first_start: float | None = None
         self.seq = 0
+        self.fps: float | None = None
+        """The rate frames are handed over at once the source is open (frames/s); the uploader
+        declares it to the hub, whose upload limit is a multiple of it."""
         self.finished = threading.Event()
         self.error: BaseException | None = None
 
@@ -85,7 +88,7 @@ class CaptureLoop:
         delays = None
         while not self.stop.is_set():
             try:
-                source = open_source(self.config.source)
+                source = open_source(self.config.source, timeout_s=self.config.source_timeout_s)
             except SourceError as exc:
                 if delays is None:
                     self.log.warning("%s; retrying with backoff", exc)
@@ -95,7 +98,7 @@ class CaptureLoop:
                 continue
             if delays is not None:
                 self.log.info("source %s open", self.config.source)
-                delays = None
+            seq_before = self.seq
             try:
                 if source.kind is SourceKind.FILE:
                     ended = self._play_file(source)
@@ -105,10 +108,16 @@ class CaptureLoop:
                 else:
                     self._play_live(source)
             except SourceError as exc:
-                self.log.warning("%s; reopening", exc)
-                delays = reconnect_delays()
-                if self.stop.wait(next(delays)):
+                # A stream that delivered frames (then ended, failed or hung past source_timeout_s)
+                # starts the backoff afresh; one that fails straight after opening keeps growing it.
+                if delays is None or self.seq > seq_before:
+                    delays = reconnect_delays()
+                wait = next(delays)
+                self.log.warning("%s; reopening in %.1f s", exc, wait)
+                if self.stop.wait(wait):
                     return
+            else:
+                delays = None
             finally:
                 source.release()
 
@@ -138,6 +147,7 @@ class CaptureLoop:
     def _play_file(self, source: OpenedSource) -> bool:
         """Play one pass; True when the file ended, False when stopped."""
         schedule = FileSchedule(source.fps or DEFAULT_FPS, self.config.fps)
+        self.fps = schedule.fps
         cap = source.cap
         start = self._pass_start(source)
         k = position = 0
@@ -162,6 +172,7 @@ class CaptureLoop:
 
     def _play_live(self, source: OpenedSource) -> None:
         fps = min(self.config.fps or source.fps or DEFAULT_FPS, source.fps or float("inf"))
+        self.fps = fps
         limiter = RateLimiter(fps)
         cap = source.cap
         while not self.stop.is_set():

@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replay video files when they end (default: loop)")
     p.add_argument("--status-interval", type=float, help="seconds between status lines (default 5)")
     p.add_argument("--resync-interval", type=float, help="seconds between clock synchronisations (default 30)")
+    p.add_argument("--heartbeat-interval", type=float,
+                   help="seconds between heartbeats to the hub's monitor (default 2; lost after 3 missed)")
     p.add_argument("--start-at", type=parse_start_at, metavar="TIME",
                    help="file sources show frame 0 at this wall-clock time (hub clock): epoch seconds "
                         "or ISO 8601, e.g. 2026-11-21T10:00:00+00:00")
@@ -70,6 +72,7 @@ def config_from_args(args: argparse.Namespace):
     fields["cameras"] = [{**c, **per_camera} if isinstance(c, dict) else c for c in cameras]
     for key, value in (("hub_url", args.hub), ("transport", args.transport),
                        ("status_interval_s", args.status_interval), ("resync_interval_s", args.resync_interval),
+                       ("heartbeat_interval_s", args.heartbeat_interval),
                        ("start_at_ns", args.start_at), ("clock_offset_ms", args.clock_offset_ms),
                        ("net_delay_ms", args.net_delay_ms)):
         if value is not None:

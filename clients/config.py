@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from .auth import CAMERA_TOKEN_ENV, token_from_env
 
 CAMERA_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -26,6 +28,10 @@ class CameraConfig(BaseModel):
     jpeg_quality: int = Field(80, ge=1, le=100, description="JPEG quality, 1-100.")
     max_width: int | None = Field(960, ge=16, le=8192, description="Downscale wider frames to this width, px.")
     loop: bool = Field(True, description="Replay a video file from the start when it ends.")
+    source_timeout_s: float = Field(
+        5.0, ge=0.5, le=120,
+        description="A stream source (rtsp://, http://) that opens or delivers nothing this long is "
+                    "reopened with backoff, s (FFmpeg's open and read timeouts).")
 
 
 class ClientConfig(BaseModel):
@@ -36,7 +42,16 @@ class ClientConfig(BaseModel):
     hub_url: str = Field("http://127.0.0.1:8000", pattern=r"^https?://", description="Hub base URL.")
     transport: Literal["http", "ws"] = Field("http", description="HTTP POST per frame, or one WebSocket.")
     status_interval_s: float = Field(5.0, gt=0, le=3600, description="Seconds between status lines.")
+    heartbeat_interval_s: float = Field(2.0, ge=0.1, le=60,
+                                        description="Seconds between heartbeats to the hub (monitoring).")
     upload_timeout_s: float = Field(5.0, gt=0, le=120, description="Timeout for one upload, s.")
+    retry_max_s: float = Field(
+        2.0, ge=0.1, le=60,
+        description="Longest wait between upload retries while the hub is unreachable, s: uploads resume "
+                    "within this long of the hub's return.")
+    token: SecretStr | None = Field(
+        default_factory=lambda: token_from_env(CAMERA_TOKEN_ENV),
+        description="Camera token sent to the hub (default: the FORMSYNC_CAMERA_TOKEN environment variable).")
     resync_interval_s: float = Field(30.0, gt=0, le=3600, description="Seconds between clock re-synchronisations.")
     time_burst: int = Field(16, ge=1, le=64, description="NTP exchanges per synchronisation burst.")
     clock_offset_ms: float = Field(0.0, ge=-86_400_000, le=86_400_000,

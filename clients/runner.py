@@ -8,6 +8,7 @@ import threading
 
 from .camera import CameraWorker
 from .config import ClientConfig
+from .heartbeat import start_heartbeat
 
 log = logging.getLogger("formsync.client")
 
@@ -51,6 +52,7 @@ def run(config: ClientConfig) -> int:
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     workers = start_workers(config)
+    heartbeat = start_heartbeat(config, workers)
     log.info("streaming %s to %s over %s", ", ".join(c.camera_id for c in config.cameras),
              config.hub_url, config.transport)
     try:
@@ -58,7 +60,9 @@ def run(config: ClientConfig) -> int:
             if not any(w.is_alive() for w in workers):
                 break
     finally:
+        heartbeat.stop(timeout=0)  # signal only: the cameras' 2 s stop budget comes first
         stuck = stop_workers(workers)
+        heartbeat.join(1.0)
         for s, handler in previous.items():
             signal.signal(s, handler)
     if stuck:

@@ -40,12 +40,25 @@ class OpenedSource:
         self.cap.release()
 
 
-def open_source(source: str) -> OpenedSource:
-    """Open ``source``. Raises SourceError naming the source when it does not open."""
+def open_source(source: str, timeout_s: float | None = None) -> OpenedSource:
+    """Open ``source``. Raises SourceError naming the source when it does not open.
+
+    ``timeout_s`` bounds how long a stream URL may take to open and how long one read may wait
+    (FFmpeg's interrupt callback: ``CAP_PROP_OPEN_TIMEOUT_MSEC`` / ``CAP_PROP_READ_TIMEOUT_MSEC``,
+    30 s each by default), so a stalled camera turns into a read error and is reopened instead of
+    hanging its capture thread.
+    """
     kind = classify(source)
     if kind is SourceKind.FILE and not Path(source).is_file():
         raise SourceError(f"video file not found: {source}")
-    cap = cv2.VideoCapture(int(source)) if kind is SourceKind.DEVICE else cv2.VideoCapture(source)
+    if kind is SourceKind.DEVICE:
+        cap = cv2.VideoCapture(int(source))
+    elif kind is SourceKind.URL and timeout_s is not None:
+        ms = int(timeout_s * 1000)
+        cap = cv2.VideoCapture(source, cv2.CAP_FFMPEG,
+                               [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+    else:
+        cap = cv2.VideoCapture(source)
     if not cap.isOpened():
         cap.release()
         raise SourceError(f"cannot open {kind.value} source {source!r}")

@@ -67,13 +67,23 @@ def _error_of(status: int, body: str) -> FrameRejected:
         return FrameRejected(status, f"http_{status}", body[:200])
 
 
+FpsGetter = Callable[[], "float | None"]
+"""The camera's current frame rate (frames/s), declared to the hub with each upload (its upload
+limit is a multiple of it, ``server/limits.py``); None while unknown."""
+
+
+def _no_fps() -> float | None:
+    return None
+
+
 class HttpTransport:
     """``POST /api/v1/cameras/{id}/frames``, one request in flight, on the session's pooled
     keep-alive connection."""
 
     def __init__(self, session: aiohttp.ClientSession, hub_url: str, camera_id: str,
-                 delay: NetDelay | None = None) -> None:
+                 delay: NetDelay | None = None, fps: FpsGetter = _no_fps) -> None:
         self.session = session
+        self.fps = fps
         self.url = f"{hub_url.rstrip('/')}/api/v1/cameras/{camera_id}/frames"
         self.time_url = f"{hub_url.rstrip('/')}/api/v1/time"
         self.delay = delay or NetDelay()
@@ -83,6 +93,11 @@ class HttpTransport:
             t0 = clock_ns()
             await self.delay()
             async with self.session.get(self.time_url) as resp:
+                if resp.status != 200:
+                    text = await resp.text()
+                    if resp.status < 500:
+                        raise _error_of(resp.status, text)  # e.g. 401: a missing or refused token
+                    raise HubUnavailable(f"time exchange: hub answered {resp.status}")
                 body = await resp.json()
             await self.delay()
             t3 = clock_ns()
@@ -101,6 +116,9 @@ class HttpTransport:
         if stamp.clock_offset_ns is not None:
             headers["X-Clock-Offset-Ns"] = str(stamp.clock_offset_ns)
             headers["X-Clock-Uncertainty-Ns"] = str(stamp.clock_uncertainty_ns)
+        fps = self.fps()
+        if fps:
+            headers["X-Camera-Fps"] = f"{fps:.3f}"
         await self.delay()
         try:
             async with self.session.post(self.url, data=frame.jpeg, headers=headers) as resp:
@@ -121,8 +139,9 @@ class WsTransport:
     so at most one frame is ever in flight (no backlog in socket buffers)."""
 
     def __init__(self, session: aiohttp.ClientSession, hub_url: str, camera_id: str, timeout_s: float = 5.0,
-                 delay: NetDelay | None = None) -> None:
+                 delay: NetDelay | None = None, fps: FpsGetter = _no_fps) -> None:
         self.session = session
+        self.fps = fps
         self.url = f"{hub_url.rstrip('/').replace('http', 'ws', 1)}/api/v1/cameras/{camera_id}/stream"
         self.timeout_s = timeout_s
         self.delay = delay or NetDelay()
@@ -154,7 +173,8 @@ class WsTransport:
     async def send(self, frame: CapturedFrame, stamp: Stamp) -> None:
         header = json.dumps({"seq": frame.seq, "capture_time_ns": stamp.capture_time_ns,
                              "source_frame": frame.source_frame, "clock_offset_ns": stamp.clock_offset_ns,
-                             "clock_uncertainty_ns": stamp.clock_uncertainty_ns}).encode()
+                             "clock_uncertainty_ns": stamp.clock_uncertainty_ns,
+                             "fps": round(self.fps(), 3) if self.fps() else None}).encode()
         await self.delay()
         async with self._lock:
             await self._send_locked(frame, header)
@@ -182,9 +202,9 @@ class WsTransport:
 
 
 def make_transport(kind: str, session: aiohttp.ClientSession, hub_url: str, camera_id: str,
-                   timeout_s: float, delay: NetDelay | None = None) -> Transport:
+                   timeout_s: float, delay: NetDelay | None = None, fps: FpsGetter = _no_fps) -> Transport:
     if kind == "http":
-        return HttpTransport(session, hub_url, camera_id, delay)
+        return HttpTransport(session, hub_url, camera_id, delay, fps)
     if kind == "ws":
-        return WsTransport(session, hub_url, camera_id, timeout_s, delay)
+        return WsTransport(session, hub_url, camera_id, timeout_s, delay, fps)
     raise ValueError(f"unknown transport {kind!r} (http or ws)")

@@ -102,6 +102,7 @@ def main() -> int:
         if not wait_http(f"{hub_url}/healthz", 20, hub):
             print(f"demo: the hub did not come up on {hub_url} (is the port taken? try HUB_PORT=8010)")
             return 1
+        start("worker", [py, "-m", "analysis.worker", "--hub", hub_url, "--status-interval", "30"])
         start("cameras", [py, "webcam_client.py", "--hub", hub_url, *camera_args(sources)])
         start("dashboard", [py, "-m", "streamlit", "run", "streamlit_app/app.py",
                             "--server.address", "127.0.0.1", "--server.port", str(args.ui_port),

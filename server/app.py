@@ -11,10 +11,15 @@ from fastapi import FastAPI
 from .errors import RequestIdMiddleware, install_error_handlers
 from .events import EventBus
 from .ingest import IngestService
+from .limits import UploadLimits
 from .live_sync import LiveSync
 from .metrics import HubMetrics
+from .monitor import install_monitoring, run_monitor
+from .recovery import run_recovery
 from .results import LatestResults
 from .routes import api_router, health
+from .security import install_security
+from .set_store import SetStore
 from .settings import HubSettings
 from .store import FrameStore, InMemoryFrameStore
 
@@ -35,15 +40,19 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
         live_sync = LiveSync(int(settings.sync_max_spread_ms * 1e6), bus.publish, app.state.metrics)
         app.state.ingest = IngestService(
             store, bus, max_frame_bytes=settings.max_frame_bytes, stale_after_s=settings.stale_after_s,
-            live_sync=live_sync,
+            live_sync=live_sync, metrics=app.state.metrics, limits=UploadLimits.from_settings(settings),
         )
+        app.state.sets = SetStore(settings.db_path)
         watcher = asyncio.create_task(app.state.ingest.watch_stale(), name="stale-watcher")
         try:
-            yield
+            async with run_monitor(app):  # heartbeats, lost processes, alerts (server/monitor.py)
+                async with run_recovery(app):  # stale results, unsaved sets (server/recovery.py)
+                    yield
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            app.state.sets.close()
 
     app = FastAPI(
         title="FormSync hub",
@@ -55,7 +64,9 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
     app.state.store = store
     app.state.results = LatestResults()
     app.state.metrics = HubMetrics()
+    install_monitoring(app)
     install_error_handlers(app)
+    install_security(app, settings)  # tokens, CORS (issue 8)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     app.include_router(api_router)

@@ -12,8 +12,12 @@ from fastapi import Depends, Path
 from starlette.requests import HTTPConnection
 
 from .events import EventBus
+from .heartbeats import HeartbeatRegistry
 from .ingest import IngestService
+from .metrics import HubMetrics
+from .monitor import HubMonitor
 from .results import LatestResults
+from .set_store import SetStore
 from .settings import CAMERA_ID_PATTERN, HubSettings
 from .store import FrameStore
 
@@ -34,13 +38,33 @@ async def _results(conn: HTTPConnection) -> LatestResults:
     return conn.app.state.results
 
 
+async def _sets(conn: HTTPConnection) -> SetStore:
+    return conn.app.state.sets
+
+
 async def _ingest(conn: HTTPConnection) -> IngestService:
     return conn.app.state.ingest
+
+
+async def _metrics(conn: HTTPConnection) -> HubMetrics:
+    return conn.app.state.metrics
+
+
+async def _heartbeats(conn: HTTPConnection) -> HeartbeatRegistry:
+    return conn.app.state.heartbeats
+
+
+async def _monitor(conn: HTTPConnection) -> HubMonitor:
+    return conn.app.state.monitor
 
 
 SettingsDep = Annotated[HubSettings, Depends(_settings)]
 StoreDep = Annotated[FrameStore, Depends(_store)]
 BusDep = Annotated[EventBus, Depends(_bus)]
 ResultsDep = Annotated[LatestResults, Depends(_results)]
+SetsDep = Annotated[SetStore, Depends(_sets)]
 IngestDep = Annotated[IngestService, Depends(_ingest)]
+MetricsDep = Annotated[HubMetrics, Depends(_metrics)]
+HeartbeatsDep = Annotated[HeartbeatRegistry, Depends(_heartbeats)]
+MonitorDep = Annotated[HubMonitor, Depends(_monitor)]
 CameraId = Annotated[str, Path(pattern=CAMERA_ID_PATTERN, description="Camera id, `^[A-Za-z0-9_-]{1,64}$`.")]

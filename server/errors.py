@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import math
 import uuid
 from typing import Any
 
@@ -43,10 +45,27 @@ def request_id_of(request: Request) -> str:
 
 
 def _json(request: Request, err: ApiError) -> JSONResponse:
-    return JSONResponse(err.body(request_id_of(request)), status_code=err.status)
+    headers = None
+    wait = err.details.get("retry_after_s") if err.status == 429 else None
+    if isinstance(wait, (int, float)):
+        # RFC 9110 §10.2.3: whole seconds; the exact wait is in the body's details.
+        headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+    return JSONResponse(err.body(request_id_of(request)), status_code=err.status, headers=headers)
 
 
 _STATUS_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+"""The current request's id, for log lines (``RequestIdLogFilter``); ``-`` outside a request."""
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Adds ``record.request_id`` (the request being served, or ``-``) so a log format can show it:
+    ``"%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
 
 
 class RequestIdMiddleware:
@@ -71,21 +90,31 @@ class RequestIdMiddleware:
         request_id = request_id or uuid.uuid4().hex[:16]
         scope.setdefault("state", {})["request_id"] = request_id
         raw_id = request_id.encode("latin-1")
+        token = request_id_var.set(request_id)
 
         async def send_with_id(message) -> None:
-            if message["type"] == "http.response.start":
+            # websocket.http.response.start: a refused WebSocket handshake (e.g. 401) is an HTTP answer too.
+            if message["type"] in ("http.response.start", "websocket.http.response.start"):
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", raw_id)]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Route FastAPI's own errors (validation, 404, 405) through the same shape as ours."""
 
     @app.exception_handler(ApiError)
-    async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
+    async def on_api_error(request: Request, exc: ApiError) -> JSONResponse | None:
+        if request.scope["type"] == "websocket":
+            # Raised by a WebSocket route's dependency (e.g. a missing token) before the handshake:
+            # refuse it with the same JSON body and status as an HTTP call would get.
+            await request.send_denial_response(_json(request, exc))
+            return None
         return _json(request, exc)
 
     @app.exception_handler(RequestValidationError)

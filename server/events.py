@@ -35,6 +35,7 @@ class EventBus:
     queue_size: int = 64
     _subs: set[Subscription] = field(default_factory=set)
     published: int = 0
+    dropped: int = 0  # over all subscribers, past ones included (formsync_events_dropped_total)
 
     def subscribe(self, types: frozenset[str] | None = None) -> Subscription:
         sub = Subscription(queue=asyncio.Queue(maxsize=self.queue_size), types=types)
@@ -48,6 +49,16 @@ class EventBus:
     def subscribers(self) -> int:
         return len(self._subs)
 
+    @property
+    def backlog(self) -> int:
+        """Events waiting in all subscribers' queues together (safe to read from any thread)."""
+        return sum(s.queue.qsize() for s in tuple(self._subs))
+
+    def listeners(self, kind: str) -> int:
+        """Subscribers that asked for events of type ``kind`` by name (not those taking every type),
+        e.g. the analysis workers for ``gaze_calibrate``."""
+        return sum(1 for s in tuple(self._subs) if s.types is not None and kind in s.types)
+
     def publish(self, event: dict[str, Any]) -> None:
         self.published += 1
         kind = event.get("type")
@@ -58,4 +69,5 @@ class EventBus:
             if q.full():
                 q.get_nowait()
                 sub.dropped += 1
+                self.dropped += 1
             q.put_nowait(event)

@@ -9,7 +9,9 @@ import time
 from .errors import ApiError
 from .events import EventBus
 from .jpeg import jpeg_size
+from .limits import UploadLimits
 from .live_sync import LiveSync
+from .metrics import HubMetrics
 from .store import Frame, FrameStore
 
 log = logging.getLogger(__name__)
@@ -23,8 +25,11 @@ class IngestService:
     """
 
     def __init__(self, store: FrameStore, bus: EventBus, *, max_frame_bytes: int, stale_after_s: float,
-                 live_sync: LiveSync | None = None) -> None:
+                 live_sync: LiveSync | None = None, metrics: HubMetrics | None = None,
+                 limits: UploadLimits | None = None) -> None:
         self.store = store
+        self.limits = limits
+        self.metrics = metrics
         self.bus = bus
         self.live_sync = live_sync
         self.max_frame_bytes = max_frame_bytes
@@ -33,15 +38,31 @@ class IngestService:
 
     def accept(self, camera_id: str, jpeg: bytes, *, seq: int, capture_time_ns: int,
                source_frame: int | None = None, clock_offset_ns: int | None = None,
-               clock_uncertainty_ns: int | None = None) -> Frame:
+               clock_uncertainty_ns: int | None = None, declared_fps: float | None = None) -> Frame:
         """Validate and store one frame; on any error nothing stored changes.
 
         Raises:
-            ApiError: 413 over the size limit; 415/422 not a valid JPEG (see ``jpeg_size``).
+            ApiError: 413 over the size limit; 415/422 not a valid JPEG (see ``jpeg_size``);
+                429 over the camera's upload rate, 422/409 capture time too far ahead / older
+                than the ring (``server/limits.py``).
         """
+        if self.limits is not None:
+            try:
+                self.limits.take(camera_id, declared_fps)
+                self.limits.check_capture_time(camera_id, seq, capture_time_ns, time.time_ns(),
+                                               self.store.latest(camera_id))
+            except ApiError as err:
+                if self.metrics is not None:
+                    self.metrics.frame_rejected(camera_id, err.code)
+                raise
         if len(jpeg) > self.max_frame_bytes:
-            raise self.too_large(len(jpeg))
-        width, height = jpeg_size(jpeg)
+            raise self.too_large(len(jpeg), camera_id)
+        try:
+            width, height = jpeg_size(jpeg)
+        except ApiError as err:
+            if self.metrics is not None:
+                self.metrics.frame_rejected(camera_id, err.code)
+            raise
         frame = Frame(
             camera_id=camera_id, seq=seq, capture_time_ns=capture_time_ns,
             hub_receive_time_ns=time.time_ns(), jpeg=jpeg, width=width, height=height,
@@ -63,9 +84,14 @@ class IngestService:
         })
         if self.live_sync is not None:
             self.live_sync.add(frame)
+        if self.metrics is not None:
+            self.metrics.frame_accepted(camera_id, capture_time_ns, frame.hub_receive_time_ns)
         return frame
 
-    def too_large(self, size: int | None = None) -> ApiError:
+    def too_large(self, size: int | None = None, camera_id: str | None = None) -> ApiError:
+        """The 413 error for an oversized frame (counted as rejected when ``camera_id`` is given)."""
+        if self.metrics is not None and camera_id is not None:
+            self.metrics.frame_rejected(camera_id, "frame_too_large")
         return ApiError(413, "frame_too_large",
                         f"frame body exceeds the limit of {self.max_frame_bytes} bytes",
                         limit=self.max_frame_bytes, **({"size": size} if size is not None else {}))

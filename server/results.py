@@ -33,3 +33,8 @@ class LatestResults:
     def get(self, camera_id: str) -> StoredResult | None:
         with self._lock:
             return self._results.get(camera_id)
+
+    def all(self) -> list[StoredResult]:
+        """The newest result of every camera (a snapshot)."""
+        with self._lock:
+            return list(self._results.values())

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .gaze_schemas import GazeOut, GazeSetOut
+
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -57,6 +59,8 @@ class StreamHeader(_Wire):
     source_frame: int | None = Field(None, ge=0, le=2**63 - 1)
     clock_offset_ns: int | None = Field(None, ge=-(2**62), le=2**62)
     clock_uncertainty_ns: int | None = Field(None, ge=0, le=2**62)
+    fps: float | None = Field(None, gt=0, le=240,
+                              description="The camera's frame rate; its upload limit is 2x this (server/limits.py).")
 
 
 class TimeOut(_Wire):
@@ -117,8 +121,11 @@ class AnalysisIn(_Wire):
         default_factory=dict, description="Joint angles in degrees, by name (e.g. `knee_left`).")
     view: Literal["front", "side", "oblique", "unknown"] = "unknown"
     score: float | None = Field(None, ge=0, le=100, description="Similarity to the reference, 0-100.")
+    reference_seq: int | None = Field(
+        None, ge=0, le=10_000_000, description="Seq of the reference frame matched to this frame's phase.")
     rep: RepState
     faults: list[Fault] = Field(default_factory=list, max_length=32)
+    gaze: GazeOut | None = Field(None, description="Head pose, gaze, blink, attention; null with gaze off.")
     skipped_frames: int = Field(0, ge=0, description="Frames this worker skipped for this camera so far.")
     worker_id: str = Field("worker", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -127,3 +134,72 @@ class AnalysisOut(AnalysisIn):
     camera_id: str
     hub_receive_time_ns: int = Field(ge=0)
     latency_ms: float = Field(description="Hub receive time of the result minus the frame's capture time, ms.")
+    age_ms: float = Field(0.0, description="Hub time now minus when the hub received this result, ms.")
+    stale: bool = Field(False, description="No newer result for `analysis_stale_after_s` (default 2 s): "
+                                           "the camera's worker stopped or fell behind.")
+
+
+# -- sets ------------------------------------------------------------------------------------------
+class SetFault(Fault):
+    threshold: float | None = Field(None, allow_inf_nan=False, description="The check's threshold, in `unit`.")
+    unit: str | None = Field(None, max_length=16, description="Unit of value and threshold, e.g. `deg`.")
+    rep: int = Field(0, ge=0, le=100_000, description="1-based rep in the set (0: not tied to a rep).")
+
+
+_Deg = Annotated[float, Field(ge=0, le=360)]
+_JointDeg = dict[Annotated[str, Field(max_length=32)], _Deg]
+
+
+class SetRep(_Wire):
+    rep: int = Field(ge=1, le=100_000, description="1-based rep number within the set.")
+    start_seq: int = Field(ge=0)
+    bottom_seq: int = Field(ge=0)
+    end_seq: int = Field(ge=0)
+    start_time_ns: int | None = Field(None, ge=0, description="Capture time of the rep's first frame, ns.")
+    end_time_ns: int | None = Field(None, ge=0, description="Capture time of the rep's last frame, ns.")
+    duration_s: float | None = Field(None, ge=0, le=600)
+    min_knee_deg: float | None = Field(None, ge=0, le=360, description="Smallest knee angle of the rep, degrees.")
+    min_hip_height: float | None = Field(None, ge=-1, le=2, description="Lowest hip height, in leg lengths.")
+    score: float | None = Field(None, ge=0, le=100, description="Rep score against the reference, 0-100.")
+    deviation_deg: _JointDeg | None = Field(None, description="Mean |user - reference| per joint over the DTW path.")
+    bottom_deviation_deg: _JointDeg | None = Field(None, description="Per-joint deviation at the bottom.")
+    faults: list[SetFault] = Field(default_factory=list, max_length=32)
+    view: Literal["front", "side", "oblique", "unknown"] = "unknown"
+
+
+class SetIn(_Wire):
+    """One camera's set (a run of reps), open while it runs and closed when it ends (analysis.sets)."""
+
+    set_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="Worker-chosen id (uuid4 hex); PUTs are idempotent.")
+    status: Literal["open", "closed"]
+    end_reason: Literal["rest", "source_restart", "camera_stale", "worker_stopped"] | None = None
+    started_at_ns: int = Field(ge=0, le=2**63 - 1, description="Capture time the first rep started, ns.")
+    ended_at_ns: int = Field(ge=0, le=2**63 - 1, description="Capture time of the last analysed frame, ns.")
+    reference: str | None = Field(None, max_length=64, description="Reference the reps were scored against.")
+    view: Literal["front", "side", "oblique", "unknown"] = "unknown"
+    reps: int = Field(ge=0, le=100_000)
+    mean_score: float | None = Field(None, ge=0, le=100)
+    reps_detail: list[SetRep] = Field(default_factory=list, max_length=1000)
+    faults: list[SetFault] = Field(default_factory=list, max_length=5000)
+    gaze: GazeSetOut | None = Field(None, description="Gaze over the set: attention, blinks, head pitch.")
+
+
+class SetOut(SetIn):
+    camera_id: str
+    saved_at: str | None = Field(None, description="When the hub stored the closed set (ISO 8601, UTC).")
+
+
+class SetPutOut(SetOut):
+    persisted: bool = Field(description="False while the closed set could not be written; the hub retries.")
+    persist_error: str | None = None
+
+
+class SetList(_Wire):
+    sets: list[SetOut]
+    unsaved: int = Field(ge=0, description="Closed sets held in memory because the database refused them.")
+    persist_error: str | None = Field(
+        None, description="Why the database refused them (e.g. disk full, locked); null when all are saved.")
+
+
+class ReferenceChoice(_Wire):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Reference name in the library.")

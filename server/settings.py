@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .security_settings import SecuritySettings
 
 CAMERA_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
-class HubSettings(BaseSettings):
+class HubSettings(SecuritySettings, BaseSettings):
     """Validated at start-up: a bad value stops the hub with a message naming the field."""
 
     model_config = SettingsConfigDict(
@@ -42,4 +46,16 @@ class HubSettings(BaseSettings):
         "var/formsync.db",
         description="Embedded SQLite database (set summaries, alert log); created with its folder on start.",
     )
+    # -- monitoring (issue 5; rules and their defaults: monitoring/alert_rules.py) --
+    heartbeat_interval_s: float = Field(
+        2.0, ge=0.1, le=60, description="Period of the hub's own heartbeat (its host and process stats), s.")
+    heartbeat_lost_after: int = Field(
+        3, ge=1, le=100, description="A process that missed this many of its heartbeat intervals is lost.")
+    monitor_interval_s: float = Field(
+        1.0, ge=0.05, le=60, description="How often alert rules are evaluated, s.")
+    alert_rules_file: str | None = Field(
+        None, description="YAML file of alert rule overrides, `rules: {cpu_high: {threshold: 90}}`.")
+    alert_rules: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Alert rule overrides by rule name (JSON in the environment); applied after the file.")
     log_level: str = Field("info", description="uvicorn/hub log level.")

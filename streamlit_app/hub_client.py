@@ -10,7 +10,7 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import ValidationError
 
-from .models import CameraStatus, FrameImage, SyncSet
+from .models import AnalysisView, CameraStatus, FrameImage, SetSaving, SetView, SyncSet
 
 
 class HubUnreachable(ConnectionError):
@@ -123,9 +123,100 @@ class HubClient:
         except ValidationError as exc:
             raise HubUnreachable(f"GET {url}: malformed answer: {exc}") from exc
 
+    async def _json(self, url: str, model=None, **kwargs):
+        """GET a JSON answer, validated by ``model`` when given; None on 404."""
+        status, body, _ = await self._get(url, **kwargs)
+        if status == 404:
+            return None
+        self._check(url, status, body)
+        try:
+            return model.model_validate_json(body) if model is not None else json.loads(body)
+        except (ValueError, ValidationError) as exc:
+            raise HubUnreachable(f"GET {url}: malformed answer: {exc}") from exc
+
+    async def analysis(self, camera_id: str) -> AnalysisView | None:
+        """``GET /api/v1/cameras/{id}/analysis``: the camera's latest result; None before the first."""
+        return await self._json(f"{self._camera_url(camera_id)}/analysis", AnalysisView)
+
+    async def live_set(self, camera_id: str) -> SetView | None:
+        """``GET /api/v1/cameras/{id}/set``: the set in progress (or the last closed one)."""
+        return await self._json(f"{self._camera_url(camera_id)}/set", SetView)
+
+    async def sets(self, limit: int = 20) -> tuple[SetView, ...]:
+        """``GET /api/v1/sets``: closed sets, newest first."""
+        data = await self._json(f"{self.api}/sets", params={"limit": limit})
+        try:
+            return tuple(SetView.model_validate(s) for s in (data or {}).get("sets", []))
+        except ValidationError as exc:
+            raise HubUnreachable(f"GET {self.api}/sets: malformed answer: {exc}") from exc
+
+    async def set_saving(self) -> SetSaving:
+        """``GET /api/v1/sets?limit=1``'s ``unsaved`` and ``persist_error``: closed sets the hub holds
+        in memory because its database refused them (disk full, locked), and why."""
+        data = await self._json(f"{self.api}/sets", params={"limit": 1}) or {}
+        try:
+            return SetSaving(int(data.get("unsaved", 0)), data.get("persist_error"))
+        except (TypeError, ValueError) as exc:
+            raise HubUnreachable(f"GET {self.api}/sets: malformed answer: {exc}") from exc
+
+    async def set_summaries(self, limit: int = 50, camera_id: str | None = None) -> list[dict]:
+        """``GET /api/v1/sets`` as the hub's raw SetSummary objects (every field, for readers with
+        their own model such as ``feedback.summary.SetSummary``), newest first."""
+        params = {"limit": limit, **({"camera_id": camera_id} if camera_id else {})}
+        data = await self._json(f"{self.api}/sets", params=params)
+        sets = (data or {}).get("sets", [])
+        if not isinstance(sets, list):
+            raise HubUnreachable(f"GET {self.api}/sets: malformed answer: 'sets' is not a list")
+        return sets
+
+    async def set_summary(self, set_id: str) -> dict | None:
+        """``GET /api/v1/sets/{set_id}``: one closed set as a raw SetSummary; None when unknown (404)."""
+        return await self._json(f"{self.api}/sets/{quote(set_id, safe='')}")
+
+    async def camera_set_summary(self, camera_id: str) -> dict | None:
+        """``GET /api/v1/cameras/{id}/set`` as a raw SetSummary: the live set, or the last closed one;
+        None when the camera has none (404)."""
+        return await self._json(f"{self._camera_url(camera_id)}/set")
+
+    async def reference(self) -> str | None:
+        """``GET /api/v1/reference``: the chosen reference's name (None: the workers' default)."""
+        data = await self._json(f"{self.api}/reference")
+        return (data or {}).get("name")
+
+    async def choose_reference(self, name: str) -> None:
+        """``PUT /api/v1/reference``: workers score against ``name`` from their next frame."""
+        url = f"{self.api}/reference"
+        try:
+            async with self.session.put(url, json={"name": name}) as resp:
+                status, body = resp.status, await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise HubUnreachable(f"PUT {url}: {type(exc).__name__}: {exc}") from exc
+        self._check(url, status, body)
+
     async def connect_events(self, heartbeat_s: float = 5.0) -> aiohttp.ClientWebSocketResponse:
         """Open ``WS /api/v1/events``; pings every ``heartbeat_s`` so a dead hub is noticed."""
         try:
             return await self.session.ws_connect(self.events_url, heartbeat=heartbeat_s)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise HubUnreachable(f"WS {self.events_url}: {type(exc).__name__}: {exc}") from exc
+
+
+def call_hub(hub_url: str, call, timeout_s: float = 5.0, token=None):
+    """Run one ``HubClient`` coroutine from synchronous code (a button on a page):
+    ``call_hub(url, lambda c: c.choose_reference("mine"))``. Raises what the call raises.
+    ``token``: the viewer token; by default ``DashboardSettings().viewer_token``."""
+    import asyncio
+
+    from clients.auth import bearer
+
+    if token is None:
+        from .settings import DashboardSettings
+
+        token = DashboardSettings().viewer_token
+
+    async def run():
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s),
+                                         headers=bearer(token)) as session:
+            return await call(HubClient(session, hub_url))
+
+    return asyncio.run(run())

@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .gaze_models import GazeView
+
 
 class _HubModel(BaseModel):
     # extra="ignore", unlike the hub's own strict models: a reader should keep working when the
@@ -77,6 +79,84 @@ class SyncSet(_HubModel):
         return max((f.clock_uncertainty_ns for f in self.frames), default=0) / 1e6
 
 
+class FaultView(_HubModel):
+    code: str
+    severity: str = Field(description="info, warning or critical.")
+    cue: str = ""
+    view: str | None = None
+    value: float | None = None
+    rep: int = 0
+
+
+class RepStateView(_HubModel):
+    count: int = 0
+    phase: str = "unknown"
+    rep_scores: tuple[float, ...] = ()
+
+
+class AnalysisView(_HubModel):
+    """One ``GET /api/v1/cameras/{id}/analysis`` answer (docs/api.md): a frame's pose analysis."""
+
+    camera_id: str
+    seq: int
+    capture_time_ns: int
+    pose_found: bool
+    landmarks: tuple[tuple[float, ...], ...] | None = Field(
+        None, description="33 x [x, y, z, visibility]; x, y normalised to the image (0-1).")
+    angles: dict[str, float] = Field(default_factory=dict, description="Joint angles, degrees.")
+    view: str = "unknown"
+    score: float | None = Field(None, description="Similarity to the reference, 0-100.")
+    reference_seq: int | None = None
+    rep: RepStateView = RepStateView()
+    faults: tuple[FaultView, ...] = ()
+    processing_ms: float = 0.0
+    latency_ms: float = Field(0.0, description="Result at the hub minus frame capture, ms.")
+    skipped_frames: int = 0
+    gaze: GazeView | None = Field(None, description="Head pose, gaze and attention (null: gaze off).")
+    stale: bool = Field(False, description="No newer result for the hub's analysis_stale_after_s (2 s).")
+
+
+class SetRepView(_HubModel):
+    rep: int
+    start_time_ns: int | None = Field(None, description="Capture time of the rep's first frame (hub clock), ns.")
+    end_time_ns: int | None = None
+    view: str = "unknown"
+    score: float | None = None
+    min_knee_deg: float | None = None
+    duration_s: float | None = None
+    deviation_deg: dict[str, float] | None = None
+    faults: tuple[FaultView, ...] = ()
+
+
+class SetView(_HubModel):
+    """A set summary (``GET /api/v1/sets``, ``.../cameras/{id}/set``)."""
+
+    set_id: str
+    camera_id: str
+    status: str
+    end_reason: str | None = None
+    started_at_ns: int
+    ended_at_ns: int
+    saved_at: str | None = None
+    reference: str | None = None
+    view: str = "unknown"
+    reps: int = 0
+    mean_score: float | None = None
+    reps_detail: tuple[SetRepView, ...] = ()
+    faults: tuple[FaultView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysedFrame:
+    """An analysis result with the very frame it was computed on (fetched by seq), so a skeleton
+    is always drawn over its own image; ``image`` is None when that frame had left the ring.
+    ``overlay_jpeg``: that image with the pose drawn on it (None without an image)."""
+
+    analysis: AnalysisView
+    image: FrameImage | None
+    overlay_jpeg: bytes | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class FrameImage:
     """A frame as fetched from ``GET /api/v1/cameras/{id}/frame`` (the latest) or
@@ -103,6 +183,14 @@ class SyncedImages(NamedTuple):
 
     sync_set: SyncSet
     images: Mapping[str, FrameImage]
+
+
+class SetSaving(NamedTuple):
+    """Closed sets the hub holds in memory because its database refused them (``GET /api/v1/sets``
+    ``unsaved``, ``persist_error``): nothing is lost, they are written on the hub's next try."""
+
+    unsaved: int = 0
+    error: str | None = None
 
 
 class LinkState(enum.Enum):

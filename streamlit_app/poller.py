@@ -9,19 +9,31 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
 import aiohttp
 
+from clients.auth import bearer
 from clients.retry import reconnect_delays
 
+from .coach_view import draw_skeleton
 from .hub_client import HubClient, HubRejected, HubUnreachable
 from .latest import Latest
-from .models import CameraStatus, FrameImage, HubConnection, LinkState, SyncedImages, SyncSet
+from .models import (
+    AnalysedFrame, AnalysisView, CameraStatus, FrameImage, HubConnection, LinkState, SetSaving, SetView, SyncedImages,
+    SyncSet,
+)
 
 log = logging.getLogger("formsync.dashboard.poller")
+
+UNSAVED_RECHECK_S = 2.0
+"""While the hub holds sets its database refused, re-read the history this often, s."""
+
+TREND_POINTS = 600
+"""Analysis results kept per camera for the Coach page's chart: 60 s at the 10 Hz a page reads."""
 
 
 class HubPoller:
@@ -40,6 +52,11 @@ class HubPoller:
       set with its images only once all of them arrived. Like frame fetches, at most one of these
       runs at a time, events meanwhile only re-mark it (one more run, never a backlog), and runs
       start at least ``fetch_interval_s`` apart.
+    - Each ``analysis`` event fetches the camera's latest result and then the very frame it was
+      computed on (by seq), published together as an ``AnalysedFrame`` in ``analysis(camera_id)``
+      and appended to a bounded trend (``trend(camera_id)``); each ``set`` event refreshes the
+      camera's live set (``live_set(camera_id)``) and, for a closed set, the history (``sets()``).
+      Same rules as frames: one fetch in flight per key, events meanwhile only re-mark it.
     - On any failure it reports the hub unreachable (error and since when) and reconnects with
       jittered exponential backoff, capped at ``reconnect_max_s``.
 
@@ -52,8 +69,10 @@ class HubPoller:
 
     def __init__(self, hub_url: str, *, cameras_refresh_s: float = 0.5, sync_refresh_s: float = 0.2,
                  request_timeout_s: float = 2.0, reconnect_max_s: float = 5.0, fetch_interval_s: float = 0.0,
-                 client_factory: Callable[[aiohttp.ClientSession, str], HubClient] = HubClient) -> None:
+                 client_factory: Callable[[aiohttp.ClientSession, str], HubClient] = HubClient,
+                 token=None) -> None:
         self.hub_url = hub_url.rstrip("/")
+        self._headers = bearer(token)  # the viewer token, if the hub needs one (never logged)
         self.cameras_refresh_s = cameras_refresh_s
         self.sync_refresh_s = sync_refresh_s
         self.request_timeout_s = request_timeout_s
@@ -66,6 +85,13 @@ class HubPoller:
         # (and anything else) can wait for a state instead of sleeping.
         self._cond = threading.Condition()
         self._frames: dict[str, Latest[FrameImage]] = {}
+        self._analysis: dict[str, Latest[AnalysedFrame]] = {}
+        self._live_sets: dict[str, Latest[SetView]] = {}
+        self._trends: dict[str, deque[AnalysisView]] = {}
+        self._sets: tuple[SetView, ...] = ()
+        self._set_saving = SetSaving()
+        self._analysis_stale: dict[str, int] = {}
+        self._reference: str | None = None
         self._cameras: tuple[CameraStatus, ...] = ()
         self._sync: SyncSet | None = None
         self._synced: SyncedImages | None = None
@@ -76,9 +102,10 @@ class HubPoller:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
-        # Loop-only state (touched on the poller's own loop, never from other threads).
-        self._dirty: set[str] = set()
-        self._inflight: dict[str, asyncio.Task] = {}
+        # Loop-only state (touched on the poller's own loop, never from other threads). Keys are
+        # camera ids for frames, (kind, camera id) tuples for the rest.
+        self._dirty: set = set()
+        self._inflight: dict[object, asyncio.Task] = {}
         self._sync_dirty = False
         self._sync_task: asyncio.Task | None = None
 
@@ -138,6 +165,48 @@ class HubPoller:
                 latest = self._frames[camera_id] = Latest()
             return latest
 
+    def analysis(self, camera_id: str) -> Latest[AnalysedFrame]:
+        """The camera's latest analysis result with its frame (empty until the first)."""
+        return self._slot(self._analysis, camera_id)
+
+    def live_set(self, camera_id: str) -> Latest[SetView]:
+        """The camera's set in progress, or its last closed one (empty until the first)."""
+        return self._slot(self._live_sets, camera_id)
+
+    def trend(self, camera_id: str) -> tuple[AnalysisView, ...]:
+        """The camera's last ``TREND_POINTS`` analysis results, oldest first."""
+        with self._cond:
+            return tuple(self._trends.get(camera_id, ()))
+
+    def sets(self) -> tuple[SetView, ...]:
+        """Closed sets, newest first (the last 20)."""
+        with self._cond:
+            return self._sets
+
+    def set_saving(self) -> SetSaving:
+        """Closed sets the hub could not write to its database yet, and why (re-read every 2 s
+        while there are any)."""
+        with self._cond:
+            return self._set_saving
+
+    def analysis_stale_since(self, camera_id: str) -> int | None:
+        """When (this machine's clock, ns) the camera's last analysis result arrived at the hub, if
+        the hub reported its results stale (worker stopped or far behind); None while fresh."""
+        with self._cond:
+            return self._analysis_stale.get(camera_id)
+
+    def reference(self) -> str | None:
+        """The reference chosen on the hub; None while the workers use their default."""
+        with self._cond:
+            return self._reference
+
+    def _slot(self, slots: dict, camera_id: str) -> Latest:
+        with self._cond:
+            latest = slots.get(camera_id)
+            if latest is None:
+                latest = slots[camera_id] = Latest()
+            return latest
+
     def wait_for(self, predicate: Callable[[HubPoller], bool], timeout: float) -> bool:
         """Block until ``predicate(self)`` holds, re-checked on every state change; False after
         ``timeout`` seconds."""
@@ -181,7 +250,7 @@ class HubPoller:
         if self._stop.is_set():
             return
         timeout = aiohttp.ClientTimeout(total=self.request_timeout_s)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with aiohttp.ClientSession(timeout=timeout, headers=self._headers) as session:
             client = self.client_factory(session, self.hub_url)
             delays: Iterator[float] | None = None
             while not self._stop.is_set():
@@ -210,6 +279,7 @@ class HubPoller:
             # Read the camera list before saying "connected", so after a hub restart a page
             # never shows a connected hub with yesterday's cameras.
             await self._refresh_cameras(client)
+            await self._refresh_history(client)
             self._set_link(LinkState.CONNECTED)
             tasks = [
                 asyncio.create_task(self._read_events(ws, client), name="events"),
@@ -217,6 +287,8 @@ class HubPoller:
                                     name="cameras"),
                 asyncio.create_task(self._every(self.sync_refresh_s, self._poll_sync, client),
                                     name="sync"),
+                asyncio.create_task(self._every(UNSAVED_RECHECK_S, self._recheck_unsaved, client),
+                                    name="unsaved-sets"),
                 asyncio.create_task(self._wake.wait(), name="stop"),
             ]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -259,9 +331,19 @@ class HubPoller:
             # from /frames/sync gets them all (usually this very set).
             self._want_sync(client)
             return
+        if kind == "reference":
+            self._update(reference=event.get("name"))
+            return
         if not isinstance(camera_id, str):
             return
-        if kind == "frame":
+        if kind == "analysis_stale":
+            self._mark_analysis_stale(camera_id, event)
+        elif kind == "analysis":
+            self._mark_analysis_stale(camera_id, None)
+            self._want(("analysis", camera_id), lambda: self._fetch_analysis(camera_id, client))
+        elif kind == "set":
+            self._want(("set", camera_id), lambda: self._fetch_live_set(camera_id, client))
+        elif kind == "frame":
             _, have = self.frame(camera_id).read()
             capture = event.get("capture_time_ns")
             # A fetch may already have brought this frame or a newer one.
@@ -277,32 +359,86 @@ class HubPoller:
                 self._cond.notify_all()
 
     def _want_frame(self, camera_id: str, client: HubClient) -> None:
-        self._dirty.add(camera_id)
-        if camera_id not in self._inflight:
-            self._inflight[camera_id] = asyncio.create_task(
-                self._fetch_frames(camera_id, client), name=f"fetch:{camera_id}"
-            )
+        self._want(camera_id, lambda: self._fetch_frame(camera_id, client))
 
-    async def _fetch_frames(self, camera_id: str, client: HubClient) -> None:
-        """Fetch until no event marked the camera dirty during the last fetch."""
+    def _want(self, key, job: Callable) -> None:
+        """Mark ``key`` dirty and make sure one task runs ``job`` until it stays clean."""
+        self._dirty.add(key)
+        if key not in self._inflight:
+            self._inflight[key] = asyncio.create_task(self._drain(key, job), name=f"fetch:{key}")
+
+    async def _drain(self, key, job: Callable) -> None:
+        """Run ``job`` until no event marked ``key`` dirty during the last run."""
         try:
             loop = asyncio.get_running_loop()
-            while camera_id in self._dirty:
-                self._dirty.discard(camera_id)
+            while key in self._dirty:
+                self._dirty.discard(key)
                 started = loop.time()
-                frame = await client.latest_frame(camera_id)
-                if frame is not None:
-                    self._store_frame(frame)
-                # Events during this pause only re-mark the camera: still one fetch after it.
+                await job()
+                # Events during this pause only re-mark the key: still one run after it.
                 await asyncio.sleep(max(0.0, started + self.fetch_interval_s - loop.time()))
         except (HubUnreachable, HubRejected) as exc:
             # The event stream or the next refresh notices a dead hub; one failed fetch alone
             # is not worth reconnecting for.
-            log.debug("%s: fetching %s failed: %s", self.name, camera_id, exc)
+            log.debug("%s: fetching %s failed: %s", self.name, key, exc)
         except Exception:
-            log.exception("%s: fetching %s failed", self.name, camera_id)
+            log.exception("%s: fetching %s failed", self.name, key)
         finally:
-            self._inflight.pop(camera_id, None)
+            self._inflight.pop(key, None)
+
+    async def _fetch_frame(self, camera_id: str, client: HubClient) -> None:
+        frame = await client.latest_frame(camera_id)
+        if frame is not None:
+            self._store_frame(frame)
+
+    async def _fetch_analysis(self, camera_id: str, client: HubClient) -> None:
+        result = await client.analysis(camera_id)
+        latest = self.analysis(camera_id)
+        _, have = latest.read()
+        if result is None or (have is not None and have.analysis.seq == result.seq):
+            return
+        image = await client.frame(camera_id, result.seq)
+        if image is not None and image.capture_time_ns != result.capture_time_ns:
+            image = None  # the camera restarted its seq numbers: not the analysed picture
+        overlay = None
+        if image is not None:
+            # Drawn once here for every session; a decode + encode is too slow for the loop.
+            overlay = await asyncio.to_thread(draw_skeleton, image.jpeg, result.landmarks)
+        latest.put(AnalysedFrame(result, image, overlay))
+        with self._cond:
+            self._trends.setdefault(camera_id, deque(maxlen=TREND_POINTS)).append(result)
+            self._cond.notify_all()
+
+    async def _fetch_live_set(self, camera_id: str, client: HubClient) -> None:
+        live = await client.live_set(camera_id)
+        if live is None:
+            return
+        self.live_set(camera_id).put(live)
+        if live.status == "closed":
+            await self._refresh_history(client)
+        with self._cond:
+            self._cond.notify_all()
+
+    async def _refresh_history(self, client: HubClient) -> None:
+        sets, reference, saving = await asyncio.gather(client.sets(20), client.reference(), client.set_saving())
+        self._update(sets=sets, reference=reference, set_saving=saving)
+
+    async def _recheck_unsaved(self, client: HubClient) -> None:
+        # Only while the hub holds unsaved sets: the read also makes it retry the write.
+        if self.set_saving().unsaved:
+            await self._refresh_history(client)
+
+    def _mark_analysis_stale(self, camera_id: str, event: dict | None) -> None:
+        with self._cond:
+            if event is None:
+                if self._analysis_stale.pop(camera_id, None) is None:
+                    return
+            else:
+                # The hub says how old the result was (its own clock, both times): anchor that age
+                # on this machine's clock, which may differ from the hub's.
+                age_ns = event.get("time_ns", 0) - event.get("last_result_ns", 0)
+                self._analysis_stale[camera_id] = time.time_ns() - max(0, int(age_ns))
+            self._cond.notify_all()
 
     def _store_frame(self, frame: FrameImage) -> None:
         latest = self.frame(frame.camera_id)

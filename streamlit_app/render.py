@@ -69,7 +69,7 @@ def connection_message(conn: HubConnection, tz: tzinfo | None = None) -> str | N
     )
 
 
-def jpeg_img_html(jpeg: bytes, alt: str) -> str:
+def jpeg_img_html(jpeg: bytes, alt: str, max_height: str = "60vh") -> str:
     """An ``<img>`` carrying the JPEG inline as a data URI, scaled to its container's width.
 
     Why not ``st.image``: it serves each image from a media file that Streamlit deletes once a
@@ -79,7 +79,7 @@ def jpeg_img_html(jpeg: bytes, alt: str) -> str:
     """
     data = base64.b64encode(jpeg).decode("ascii")
     return (f'<img src="data:image/jpeg;base64,{data}" alt="{html.escape(alt, quote=True)}" '
-            'style="width:100%;max-height:60vh;object-fit:contain;display:block;border-radius:0.25rem">')
+            f'style="width:100%;max-height:{max_height};object-fit:contain;display:block;border-radius:0.25rem">')
 
 
 def format_offset(offset_ms: float | None, uncertainty_ms: float | None) -> str:

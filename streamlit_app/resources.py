@@ -31,4 +31,5 @@ def get_poller(hub_url: str) -> HubPoller:
         request_timeout_s=s.request_timeout_s,
         reconnect_max_s=s.reconnect_max_s,
         fetch_interval_s=s.fetch_interval_s,
+        token=s.viewer_token,
     ).start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,12 @@ class DashboardSettings(BaseSettings):
         description="Longest wait between reconnection attempts while the hub is unreachable, in seconds.",
     )
     grid_columns: int = Field(3, ge=1, le=6, description="Most camera tiles per row on the Live page.")
+    viewer_token: SecretStr | None = Field(
+        None, description="Viewer token for a hub that requires one (FORMSYNC_VIEWER_TOKEN; server/auth.py).")
+    monitor_refresh_s: float = Field(
+        1.0, ge=0.2, le=60.0,
+        description="How often the monitor poller reads heartbeats, cameras and alerts, and the Monitor page "
+                    "and alert banner rerun, in seconds.")
 
     @field_validator("hub_url")
     @classmethod

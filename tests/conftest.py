@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import os
+import tempfile
+
 import cv2
 import numpy as np
 import pytest
 
 from tests.support import SQUAT_DIR, RunningHub, squat_clip  # noqa: F401  (re-exported for tests)
+
+
+def pytest_configure(config):
+    # Tests build the default reference where they cannot touch a developer's own library.
+    os.environ.setdefault("FORMSYNC_REFERENCE_DIR", tempfile.mkdtemp(prefix="formsync-references-"))
 
 
 @pytest.fixture

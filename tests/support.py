@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,11 +35,13 @@ class RunningHub:
     """The hub app under a real uvicorn server in a background thread.
 
     ``stop()`` then ``start()`` again on the same port simulates a hub restart (with a fresh store
-    unless one is passed in, like a restarted process).
+    unless one is passed in, like a restarted process). The SQLite database is a fresh temporary
+    file per ``RunningHub`` (pass ``db_path`` to choose) and survives restarts, like a real one.
     """
 
     def __init__(self, port: int | None = None, store: FrameStore | None = None, **settings) -> None:
         self.port = port or free_port()
+        settings.setdefault("db_path", str(Path(tempfile.mkdtemp(prefix="formsync-db-")) / "formsync.db"))
         self.settings = HubSettings(port=self.port, **settings)
         self._given_store = store
         self.app = None

@@ -2,7 +2,9 @@
 
 from fastapi import APIRouter
 
-from . import analysis, cameras, clock, events, frames, health, stream
+from . import alerts, heartbeats  # monitoring (issue 5)
+from . import gaze  # gaze calibration (issue 7)
+from . import analysis, cameras, clock, events, frames, health, reference, sets, stream
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(cameras.router)
@@ -11,5 +13,10 @@ api_router.include_router(frames.router)
 api_router.include_router(events.router)
 api_router.include_router(analysis.router)
 api_router.include_router(clock.router)
+api_router.include_router(heartbeats.router)
+api_router.include_router(alerts.router)
+api_router.include_router(sets.router)
+api_router.include_router(reference.router)
+api_router.include_router(gaze.router)
 
 __all__ = ["api_router", "health"]

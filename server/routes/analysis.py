@@ -6,7 +6,9 @@ import time
 
 from fastapi import APIRouter
 
-from ..deps import BusDep, CameraId, ResultsDep
+from ..analysis_stale import result_age
+from ..auth import READER, WORKER
+from ..deps import BusDep, CameraId, MetricsDep, ResultsDep, SettingsDep
 from ..errors import ApiError
 from ..results import StoredResult
 from ..schemas import AnalysisIn, AnalysisOut, ErrorOut
@@ -21,14 +23,16 @@ def _out(item: StoredResult) -> dict:
 
 
 @router.post("/{camera_id}/analysis", status_code=201, response_model=AnalysisOut,
-             responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+             responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}}, dependencies=[WORKER],
              summary="Post one frame's analysis result")
-async def post_analysis(camera_id: CameraId, body: AnalysisIn, results: ResultsDep, bus: BusDep) -> dict:
+async def post_analysis(camera_id: CameraId, body: AnalysisIn, results: ResultsDep, bus: BusDep,
+                        metrics: MetricsDep) -> dict:
     item = StoredResult(camera_id, time.time_ns(), body.model_dump(mode="json"))
     if not results.put(item):
         raise ApiError(409, "stale_result", "a result for a newer frame of this camera is already stored",
                        camera_id=camera_id, seq=body.seq)
     out = _out(item)
+    metrics.analysis_result(camera_id, out["latency_ms"], body.processing_ms, item.hub_receive_time_ns)
     bus.publish({"type": "analysis", "camera_id": camera_id, "seq": body.seq,
                  "capture_time_ns": body.capture_time_ns, "score": body.score,
                  "reps": body.rep.count, "latency_ms": out["latency_ms"]})
@@ -36,9 +40,10 @@ async def post_analysis(camera_id: CameraId, body: AnalysisIn, results: ResultsD
 
 
 @router.get("/{camera_id}/analysis", response_model=AnalysisOut, responses={404: {"model": ErrorOut}},
-            summary="The latest analysis result of a camera")
-def get_analysis(camera_id: CameraId, results: ResultsDep) -> dict:
+            dependencies=[READER], summary="The latest analysis result of a camera")
+def get_analysis(camera_id: CameraId, results: ResultsDep, settings: SettingsDep) -> dict:
     item = results.get(camera_id)
     if item is None:
         raise ApiError(404, "no_analysis", f"no analysis result for camera {camera_id!r} yet", camera_id=camera_id)
-    return _out(item)
+    age_ms, stale = result_age(item, time.time_ns(), settings.analysis_stale_after_s)
+    return {**_out(item), "age_ms": round(age_ms, 3), "stale": stale}

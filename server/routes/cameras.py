@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..deps import CameraId, IngestDep, StoreDep
+from ..auth import CAMERA, READER
+from ..deps import CameraId, IngestDep, MetricsDep, StoreDep
 from ..errors import ApiError
 from ..schemas import CamerasOut, ErrorOut, FrameMeta
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
-_ERRORS = {s: {"model": ErrorOut} for s in (404, 413, 415, 422)}
+_ERRORS = {s: {"model": ErrorOut} for s in (404, 409, 413, 415, 422, 429)}
 _JPEG_BODY = {
     "requestBody": {
         "required": True,
@@ -39,7 +40,7 @@ async def _read_body(request: Request, limit: int, too_large) -> bytes:
 
 @router.post(
     "/{camera_id}/frames", status_code=201, response_model=FrameMeta,
-    responses=_ERRORS, openapi_extra=_JPEG_BODY,
+    responses=_ERRORS, openapi_extra=_JPEG_BODY, dependencies=[CAMERA],
     summary="Upload one JPEG frame",
 )
 async def upload_frame(
@@ -56,15 +57,19 @@ async def upload_frame(
                                                   description="Hub minus camera clock (camera's estimate).")] = None,
     clock_uncertainty_ns: Annotated[int | None, Header(alias="X-Clock-Uncertainty-Ns", ge=0, le=2**62,
                                                        description="Bound on the offset's error.")] = None,
+    camera_fps: Annotated[float | None, Header(alias="X-Camera-Fps", gt=0, le=240,
+                                               description="The camera's frame rate; its upload limit is "
+                                                           "2x this (server/limits.py).")] = None,
 ) -> Response:
-    body = await _read_body(request, ingest.max_frame_bytes, ingest.too_large)
+    body = await _read_body(request, ingest.max_frame_bytes,
+                            lambda size=None: ingest.too_large(size, camera_id))
     frame = ingest.accept(camera_id, body, seq=seq, capture_time_ns=capture_time_ns,
                           source_frame=source_frame, clock_offset_ns=clock_offset_ns,
-                          clock_uncertainty_ns=clock_uncertainty_ns)
+                          clock_uncertainty_ns=clock_uncertainty_ns, declared_fps=camera_fps)
     return JSONResponse(frame.meta(), status_code=201)
 
 
-@router.get("", response_model=CamerasOut, summary="Every camera with its state")
+@router.get("", response_model=CamerasOut, summary="Every camera with its state", dependencies=[READER])
 def list_cameras(store: StoreDep, ingest: IngestDep) -> dict:
     now = time.time_ns()
     return {
@@ -92,20 +97,21 @@ def list_cameras(store: StoreDep, ingest: IngestDep) -> dict:
 @router.get(
     "/{camera_id}/frame", response_class=Response, responses={404: {"model": ErrorOut},
     200: {"content": {"image/jpeg": {}}, "description": "The latest JPEG; metadata in X- headers."}},
-    summary="The latest frame of a camera",
+    summary="The latest frame of a camera", dependencies=[READER],
 )
-def latest_frame(camera_id: CameraId, store: StoreDep) -> Response:
+def latest_frame(camera_id: CameraId, store: StoreDep, metrics: MetricsDep) -> Response:
     frame = store.latest(camera_id)
     if frame is None:
         raise ApiError(404, "camera_not_found", f"camera {camera_id!r} has sent no frame",
                        camera_id=camera_id)
+    metrics.frame_served(camera_id, frame.capture_time_ns, time.time_ns())
     return jpeg_response(frame)
 
 
 @router.get(
     "/{camera_id}/frames/{seq}", response_class=Response, responses={404: {"model": ErrorOut},
     200: {"content": {"image/jpeg": {}}, "description": "That frame's JPEG; metadata in X- headers."}},
-    summary="A recent frame by seq (from the ~1 s ring), e.g. one of a synchronised set",
+    summary="A recent frame by seq (from the ~1 s ring), e.g. one of a synchronised set", dependencies=[READER],
 )
 def frame_by_seq(camera_id: CameraId, seq: Annotated[int, Path(ge=0, le=2**63 - 1)], store: StoreDep) -> Response:
     frame = store.frame(camera_id, seq)

@@ -4,9 +4,11 @@ import time
 
 from fastapi import APIRouter
 
+from ..auth import ANY_ROLE
 from ..schemas import TimeOut
 
-router = APIRouter(tags=["clock"])
+# Any role: cameras synchronise over it, and it tells strangers nothing but that a hub is here.
+router = APIRouter(tags=["clock"], dependencies=[ANY_ROLE])
 
 
 @router.get("/time", response_model=TimeOut, summary="Hub receive and send times (RFC 5905 t1, t2)")

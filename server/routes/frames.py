@@ -7,13 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from ..auth import READER
 from ..deps import SettingsDep, StoreDep
 from ..errors import ApiError
 from ..schemas import ErrorOut, SyncSetOut
 from ..settings import CAMERA_ID_PATTERN
 from ..synchronizer import newest_set
 
-router = APIRouter(prefix="/frames", tags=["frames"])
+router = APIRouter(prefix="/frames", tags=["frames"], dependencies=[READER])
 _ID = re.compile(CAMERA_ID_PATTERN)
 
 

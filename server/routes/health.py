@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ..auth import VIEWER
 from ..deps import StoreDep
 from ..schemas import HealthOut
 
@@ -14,7 +15,7 @@ def healthz(store: StoreDep) -> dict:
     return {"status": "ok", "cameras": len(store.cameras())}
 
 
-@router.get("/metrics", response_class=Response, summary="Prometheus metrics",
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics", dependencies=[VIEWER],
             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

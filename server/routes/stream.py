@@ -9,6 +9,7 @@ import time
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from ..auth import WS_CAMERA
 from ..deps import IngestDep
 from ..errors import ApiError
 from ..schemas import StreamHeader
@@ -46,11 +47,12 @@ def split_message(message: bytes) -> tuple[StreamHeader, bytes]:
         header = StreamHeader.model_validate_json(message[4:4 + n])
     except ValidationError as exc:
         raise ApiError(422, "validation_error", "invalid stream header",
-                       problems=[e["msg"] for e in exc.errors()]) from None
+                       problems=[f"{'.'.join(map(str, e['loc'])) or 'header'}: {e['msg']}"
+                                 for e in exc.errors()]) from None
     return header, message[4 + n:]
 
 
-@router.websocket("/{camera_id}/stream")
+@router.websocket("/{camera_id}/stream", dependencies=[WS_CAMERA])
 async def stream_frames(websocket: WebSocket, camera_id: str, ingest: IngestDep) -> None:
     if not _ID.match(camera_id):
         # 1008 policy violation: the id is part of the URL, nothing the client sends can fix it.
@@ -74,7 +76,8 @@ async def stream_frames(websocket: WebSocket, camera_id: str, ingest: IngestDep)
                                       capture_time_ns=header.capture_time_ns,
                                       source_frame=header.source_frame,
                                       clock_offset_ns=header.clock_offset_ns,
-                                      clock_uncertainty_ns=header.clock_uncertainty_ns)
+                                      clock_uncertainty_ns=header.clock_uncertainty_ns,
+                                      declared_fps=header.fps)
             except ApiError as err:
                 await websocket.send_text(json.dumps({"ok": False, "status": err.status, **err.body(request_id)}))
                 continue

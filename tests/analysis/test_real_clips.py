@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 
@@ -128,3 +129,37 @@ def test_analyze_runs_real_pose_on_real_frames(default_reference):
     assert [d["seq"] for d in out] == list(range(10))
     assert all(d["pose_found"] for d in out)
     json.dumps(out)
+
+
+def test_reference_keeps_a_picture_of_every_frame_and_reports_progress(tmp_path):
+    from analysis.reference import THUMB_HEIGHT, ReferenceLibrary
+
+    lib = ReferenceLibrary(tmp_path)
+    seen: list[tuple[int, int]] = []
+    ref = lib.build(squat_dir() / DEFAULT_REFERENCE_CLIP, "mine", on_progress=lambda d, t: seen.append((d, t)))
+    total = seen[-1][1]
+    assert [d for d, _ in seen] == list(range(1, total + 1)) and total >= len(ref.frames)
+    for seq in (0, ref.reps[0].bottom, total - 1):
+        jpeg = lib.thumbnail("mine", seq)
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert image.shape[0] == THUMB_HEIGHT
+    assert lib.thumbnail("mine", total + 5) is None
+
+
+def test_reference_without_a_rep_is_refused_and_leaves_nothing(tmp_path, clip_poses):
+    from analysis.reference import ReferenceLibrary
+
+    short = tmp_path / "standing.mp4"
+    cap = cv2.VideoCapture(str(squat_dir() / "workouttracker_squat_11.mp4"))
+    ok, frame = cap.read()
+    h, w = frame.shape[:2]
+    out = cv2.VideoWriter(str(short), cv2.VideoWriter_fourcc(*"mp4v"), 30, (w, h))
+    for _ in range(15):  # half a second of someone standing still: no rep
+        ok, frame = cap.read()
+        out.write(frame)
+    out.release()
+    cap.release()
+    lib = ReferenceLibrary(tmp_path / "lib")
+    with pytest.raises(ValueError, match="no complete rep"):
+        lib.build(short, "standing")
+    assert lib.names() == [] and not lib.path("standing").exists()

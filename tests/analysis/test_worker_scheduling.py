@@ -72,7 +72,10 @@ def test_slow_analyser_skips_frames_and_stays_on_the_newest(hub):
     # ~30 fps in, ~6.7 analyses/s: most frames are skipped, and counted.
     assert track.skipped > track.analysed
     assert result["skipped_frames"] > 0 and result["worker_id"] == "slow"
-    assert all(b - a >= 2 for a, b in zip(seqs[3:], seqs[4:])), seqs
+    # ~4.5 frames arrive per 150 ms analysis; under CPU load the client's pacing can bunch a few,
+    # so the typical gap is checked, not every one.
+    gaps = sorted(b - a for a, b in zip(seqs[3:], seqs[4:]))
+    assert gaps[len(gaps) // 2] >= 3 and sum(g == 1 for g in gaps) <= len(gaps) // 4, seqs
     # No backlog: the latest result is for a frame at most ~two analyses behind the newest.
     assert newest - result["seq"] <= 12
     assert analyzers["front"].threads == {"analysis:front_0"}

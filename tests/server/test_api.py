@@ -20,7 +20,9 @@ def post(client, cam, body, seq=0, t_ns=None, extra=None):
 
 @pytest.fixture
 def small_hub():
-    with RunningHub(max_frame_bytes=4096, stale_after_s=0.3) as running:
+    # No upload rate limit: some tests here post hundreds of frames as fast as they can
+    # (the limit itself: tests/reliability/test_limits.py).
+    with RunningHub(max_frame_bytes=4096, stale_after_s=0.3, upload_rate_factor=0) as running:
         yield running
 
 

@@ -11,6 +11,15 @@ import pytest
 
 from tests.support import squat_clip
 
+@pytest.fixture(autouse=True)
+def _stop_monitor_pollers():
+    """``streamlit_app/app.py`` starts the alert banner's monitor poller: stop it after each test."""
+    yield
+    from streamlit_app.monitor_resources import get_monitor_poller
+
+    get_monitor_poller.clear()
+
+
 CLIPS = {"side": "side_bodyweight_intellifit1.mp4", "front": "front_barbell_gymvision.mp4"}
 
 

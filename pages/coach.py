@@ -1,0 +1,214 @@
+"""Coach page: each camera with its skeleton beside the reference at the same phase, live score,
+reps, per-rep scores, faults with a cue, score and angle trends, the cameras' fused verdict, and
+the history of saved sets. The reference can be chosen, or built from an uploaded video."""
+
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# `streamlit run streamlit_app/app.py` puts only streamlit_app/ on sys.path, not the repo root.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from analysis.fusion import fuse  # noqa: E402
+from analysis.paths import DEFAULT_REFERENCE_NAME  # noqa: E402
+from analysis.reference import ReferenceLibrary  # noqa: E402
+from streamlit_app.coach_view import (  # noqa: E402
+    active_faults, fault_line, history_rows, trend_frame,
+)
+from streamlit_app.hub_client import HubRejected, HubUnreachable, call_hub  # noqa: E402
+from streamlit_app.models import CameraStatus, FaultView, LinkState  # noqa: E402
+from streamlit_app.poller import HubPoller  # noqa: E402
+from streamlit_app.reliability_view import stale_analysis_message, unsaved_sets_message  # noqa: E402
+from streamlit_app.render import connection_message, format_ms, jpeg_img_html, rows  # noqa: E402
+from streamlit_app.resources import get_poller  # noqa: E402
+from streamlit_app.settings import DashboardSettings  # noqa: E402
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+IMAGE_HEIGHT = "32vh"  # user and reference side by side, with the numbers still in view
+VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm", "m4v"]
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def reference_angles(name: str) -> dict[int, dict[str, float]] | None:
+    """Reference seq -> joint angles (degrees) for the trend chart; None if it cannot be loaded."""
+    try:
+        ref = ReferenceLibrary().load(name)
+    except (FileNotFoundError, ValueError):
+        return None
+    from analysis.angles import ANGLE_NAMES
+
+    return {f.index: dict(zip(ANGLE_NAMES, map(float, f.angles))) for f in ref.frames}
+
+
+def render_reference_controls(poller: HubPoller, hub_url: str) -> None:
+    lib = ReferenceLibrary()
+    current = poller.reference() or DEFAULT_REFERENCE_NAME
+    with st.expander(f"Reference (answer sheet): **{current}**", icon=":material/school:"):
+        names = lib.names()
+        if names:
+            choice = st.selectbox("Score against", names, index=names.index(current) if current in names else 0)
+            if st.button("Use this reference", disabled=choice == current):
+                try:
+                    call_hub(hub_url, lambda c: c.choose_reference(choice))
+                    st.success(f"Workers now score against {choice!r}.")
+                except (HubUnreachable, HubRejected) as exc:
+                    st.error(f"The hub did not take the choice: {exc}")
+        else:
+            st.caption(f"No reference in {lib.root} yet; the worker builds the default on its first frame.")
+        st.divider()
+        video = st.file_uploader("Build a reference from a video of a good squat", type=VIDEO_TYPES)
+        name = st.text_input("Name", value=Path(video.name).stem[:64] if video else "",
+                             help="Letters, digits, '.', '_' and '-'; an existing name is rebuilt.")
+        if st.button("Build reference", disabled=video is None):
+            build_reference(lib, video, name.strip())
+
+
+def build_reference(lib: ReferenceLibrary, video, name: str) -> None:
+    if not NAME_PATTERN.match(name) or name.startswith("."):
+        st.error("The name may use letters, digits, '.', '_' and '-' (1-64, not starting with '.').")
+        return
+    bar = st.progress(0.0, text="Running pose over every frame…")
+
+    def on_progress(done: int, total: int) -> None:
+        if total:
+            bar.progress(min(1.0, done / total), text=f"Pose on frame {done} of {total}")
+
+    with tempfile.NamedTemporaryFile(suffix=Path(video.name).suffix) as tmp:
+        tmp.write(video.getbuffer())
+        tmp.flush()
+        try:
+            ref = lib.build(tmp.name, name, on_progress=on_progress)
+        except (FileNotFoundError, ValueError) as exc:
+            bar.empty()
+            st.error(f"No reference built: {exc}")
+            return
+    bar.progress(1.0, text="Done")
+    st.success(f"Reference {name!r}: {len(ref.reps)} rep(s) in {len(ref.frames)} frames with a pose "
+               f"({ref.view or 'unknown'} view). Choose it above to score against it.")
+    reference_angles.clear()
+
+
+def render_camera(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
+    version, analysed = poller.analysis(cam.camera_id).read()
+    _, live = poller.live_set(cam.camera_id).read()
+    with st.container(border=True):
+        st.markdown(f"#### {cam.camera_id}")
+        if analysed is None:
+            st.caption("Waiting for the first analysis result (is `python -m analysis.worker` running?).")
+            return
+        stale = stale_analysis_message(poller.analysis_stale_since(cam.camera_id), time.time_ns())
+        if stale:
+            st.warning(stale, icon=":material/hourglass_disabled:")
+        a = analysed.analysis
+        user_col, ref_col = st.columns(2)
+        with user_col:
+            if analysed.overlay_jpeg is not None:
+                st.html(jpeg_img_html(analysed.overlay_jpeg, f"{cam.camera_id} seq {a.seq} with pose",
+                                      max_height=IMAGE_HEIGHT))
+            st.caption(f"you · seq {a.seq} · {a.view} view" + ("" if a.pose_found else " · no person found"))
+        with ref_col:
+            thumb = ReferenceLibrary().thumbnail(reference, a.reference_seq) if a.reference_seq is not None else None
+            if thumb is not None:
+                st.html(jpeg_img_html(thumb, f"reference {reference} frame {a.reference_seq}",
+                                      max_height=IMAGE_HEIGHT))
+                st.caption(f"reference {reference} · frame {a.reference_seq}, same phase")
+            else:
+                st.caption("The reference frame appears here once a pose is scored.")
+        score, reps, phase, latency = st.columns(4)
+        score.metric("Score", "–" if a.score is None else f"{a.score:.0f}",
+                     help="Similarity of this frame to the reference at the same phase, 0-100.")
+        reps.metric("Reps", a.rep.count)
+        phase.metric("Phase", a.rep.phase)
+        latency.metric("Latency", format_ms(a.latency_ms),
+                       help=f"Capture to result at the hub; {a.skipped_frames} frames skipped to stay current.")
+        if a.rep.rep_scores:
+            st.caption("Per-rep scores: " + " · ".join(f"**{s:.0f}**" for s in a.rep.rep_scores))
+        faults = active_faults(live)
+        for f in faults:
+            st.markdown(fault_line(f))
+        if live is not None and live.status == "open" and live.reps_detail and not faults:
+            st.markdown(":material/check_circle: No fault on the last rep.")
+        chart = trend_frame(poller.trend(cam.camera_id), reference_angles(reference) or {})
+        if len(chart) >= 2:
+            chart = chart.set_index("t")
+            st.line_chart(chart[["knee", "ref knee", "hip", "ref hip"]], height=180,
+                          x_label="seconds", y_label="degrees")
+            st.line_chart(chart[["score"]], height=120, x_label="seconds", y_label="score")
+
+
+def render_fusion(poller: HubPoller, cameras: tuple[CameraStatus, ...]) -> None:
+    sets = {}
+    for cam in cameras:
+        _, live = poller.live_set(cam.camera_id).read()
+        if live is not None and live.status == "open" and live.reps_detail:
+            sets[cam.camera_id] = [r.model_dump() for r in live.reps_detail]
+    if len(sets) < 2:
+        return
+    st.subheader("All cameras together")
+    st.caption("Reps seen by every camera at the same moment, matched on their capture times by the hub's "
+               "synchroniser (the policy of the synchronised set on the Live page); each check is taken "
+               "from the camera whose view suits it.")
+    for k, rep in enumerate(fuse(sets)[-3:], 1):
+        cams = ", ".join(f"{c} ({r.get('view')})" for c, r in rep.reps.items())
+        st.markdown(f"**Rep at {rep.start_ns / 1e9 % 3600:.1f} s** · {cams}")
+        for cam, f in rep.faults:
+            st.markdown(fault_line(FaultView.model_validate(f), cam))
+        if not rep.faults:
+            st.markdown(":material/check_circle: No fault from any view.")
+        if rep.unavailable:
+            st.caption("Not checked (no camera with the right view): " + ", ".join(rep.unavailable))
+
+
+def render_live_coach(poller: HubPoller, reference: str, columns: int) -> None:
+    conn = poller.connection()
+    message = connection_message(conn)
+    if message:
+        (st.error if conn.state is LinkState.UNREACHABLE else st.info)(message, icon=":material/link_off:")
+    cameras = tuple(c for c in poller.cameras() if c.online) or poller.cameras()
+    if not cameras:
+        if conn.connected:
+            st.info("The hub is up but no camera has sent a frame yet.")
+        return
+    columns = min(columns, len(cameras))
+    for row in rows(cameras, columns):
+        for col, cam in zip(st.columns(columns), row):
+            with col:
+                render_camera(poller, cam, reference)
+    render_fusion(poller, cameras)
+
+
+def render_history(poller: HubPoller) -> None:
+    st.subheader("History")
+    unsaved = unsaved_sets_message(poller.set_saving())
+    if unsaved:
+        st.warning(unsaved, icon=":material/database:")
+    sets = poller.sets()
+    if not sets:
+        st.caption("Saved sets appear here: a set ends after 10 s without a rep, when its camera stops, "
+                   "or when a replayed clip starts over.")
+        return
+    st.dataframe(history_rows(sets), hide_index=True, use_container_width=True)
+
+
+def render_coach_page() -> None:
+    st.title("Coach")
+    try:
+        settings = DashboardSettings()
+    except ValidationError as exc:
+        st.error(f"Invalid dashboard settings (FORMSYNC_* environment or .env):\n\n{exc}")
+        st.stop()
+    poller = get_poller(settings.hub_url)
+    render_reference_controls(poller, settings.hub_url)
+    reference = poller.reference() or DEFAULT_REFERENCE_NAME
+    st.fragment(render_live_coach, run_every=settings.refresh_s)(poller, reference, settings.grid_columns)
+    st.fragment(render_history, run_every=2.0)(poller)
+
+
+render_coach_page()

@@ -1,0 +1,27 @@
+"""Which reference ("answer sheet") the analysis workers score against."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+
+from ..auth import READER, VIEWER
+from ..deps import BusDep
+from ..schemas import ErrorOut, ReferenceChoice
+
+router = APIRouter(prefix="/reference", tags=["analysis"])
+
+
+@router.get("", summary="The chosen reference (name null: the workers' default)", dependencies=[READER])
+async def get_reference(request: Request) -> dict:
+    return {"name": getattr(request.app.state, "reference_name", None)}
+
+
+@router.put("", response_model=ReferenceChoice, responses={422: {"model": ErrorOut}}, dependencies=[VIEWER],
+            summary="Choose the reference; workers switch from their next frame")
+async def put_reference(body: ReferenceChoice, request: Request, bus: BusDep) -> dict:
+    # The hub does not read the library (it may sit on another machine): a worker that cannot
+    # load the name logs it and keeps its current reference.
+    request.app.state.reference_name = body.name
+    bus.publish({"type": "reference", "name": body.name})
+    return body.model_dump()

@@ -1,0 +1,96 @@
+import sqlite3
+import uuid
+
+import httpx
+import pytest
+
+from server.set_store import SetStore
+from tests.support import RunningHub
+
+
+def a_set(status="closed", reps=2, ended=2_000_000_000, **over):
+    fault = {"code": "forward_lean", "severity": "warning", "cue": "Chest up", "view": "side",
+             "value": 48.0, "threshold": 45.0, "unit": "deg", "rep": 1}
+    body = {"set_id": uuid.uuid4().hex, "status": status, "end_reason": "rest" if status == "closed" else None,
+            "started_at_ns": 1_000_000_000, "ended_at_ns": ended, "reference": "ref", "view": "side",
+            "reps": reps, "mean_score": 80.5,
+            "reps_detail": [{"rep": k + 1, "start_seq": 10 * k, "bottom_seq": 10 * k + 4, "end_seq": 10 * k + 9,
+                             "score": 80.0 + k, "deviation_deg": {"knee": 5.0}, "faults": [fault] if k == 0 else [],
+                             "view": "side"} for k in range(reps)],
+            "faults": [fault]}
+    body.update(over)
+    return body
+
+
+def test_open_set_is_live_closed_set_is_listed_and_survives_restart(tmp_path):
+    hub = RunningHub(db_path=str(tmp_path / "hub.db")).start()
+    try:
+        with httpx.Client(base_url=hub.url) as http:
+            body = a_set(status="open", reps=1)
+            r = http.put("/api/v1/cameras/side/set", json=body)
+            assert r.status_code == 200 and r.json()["persisted"] is True
+            assert http.get("/api/v1/cameras/side/set").json()["status"] == "open"
+            assert http.get("/api/v1/sets").json()["sets"] == []  # open sets are not history yet
+            closed = {**a_set(reps=2), "set_id": body["set_id"]}
+            assert http.put("/api/v1/cameras/side/set", json=closed).status_code == 200
+            assert http.put("/api/v1/cameras/side/set", json=closed).status_code == 200  # idempotent
+            listed = http.get("/api/v1/sets").json()["sets"]
+            assert [s["set_id"] for s in listed] == [body["set_id"]] and listed[0]["reps"] == 2
+        hub.stop()
+        hub.start()
+        with httpx.Client(base_url=hub.url) as http:
+            got = http.get(f"/api/v1/sets/{body['set_id']}").json()
+            assert got["camera_id"] == "side" and got["saved_at"].endswith("Z")
+            assert got["reps_detail"][0]["faults"][0]["threshold"] == 45.0
+    finally:
+        hub.stop()
+
+
+def test_sets_newest_first_and_filtered_by_camera(hub):
+    with httpx.Client(base_url=hub.url) as http:
+        for cam, ended in [("a", 3), ("b", 5), ("a", 4)]:
+            http.put(f"/api/v1/cameras/{cam}/set", json=a_set(ended=ended * 10**9)).raise_for_status()
+        ends = [s["ended_at_ns"] for s in http.get("/api/v1/sets").json()["sets"]]
+        assert ends == sorted(ends, reverse=True) and len(ends) == 3
+        only_a = http.get("/api/v1/sets", params={"camera_id": "a", "limit": 1}).json()["sets"]
+        assert len(only_a) == 1 and only_a[0]["camera_id"] == "a" and only_a[0]["ended_at_ns"] == 4 * 10**9
+
+
+@pytest.mark.parametrize("over, field", [
+    ({"set_id": "not-hex"}, "set_id"),
+    ({"status": "done"}, "status"),
+    ({"mean_score": 101}, "mean_score"),
+    ({"surprise": 1}, "surprise"),
+])
+def test_bad_set_body_is_a_422_naming_the_field(hub, over, field):
+    with httpx.Client(base_url=hub.url) as http:
+        r = http.put("/api/v1/cameras/side/set", json=a_set(**over))
+        assert r.status_code == 422
+        assert field in r.text and r.json()["error"]["code"]
+        assert http.get("/api/v1/sets").json()["sets"] == []
+
+
+def test_unknown_set_is_404(hub):
+    r = httpx.get(f"{hub.url}/api/v1/sets/{uuid.uuid4().hex}")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "set_not_found"
+    r = httpx.get(f"{hub.url}/api/v1/cameras/nobody/set")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "no_set"
+
+
+def test_locked_database_keeps_the_set_and_saves_it_later(tmp_path):
+    path = tmp_path / "hub.db"
+    store = SetStore(path, timeout_s=0.05)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    body = a_set()
+    item, error = store.put("side", body)
+    assert error is not None and "locked" in error and store.unsaved == 1
+    assert [s["set_id"] for s in store.list()] == [body["set_id"]]  # still readable from memory
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    second = a_set(ended=3_000_000_000)
+    assert store.put("side", second)[1] is None and store.unsaved == 0
+    store.close()
+    reopened = SetStore(path)
+    assert {s["set_id"] for s in reopened.list()} == {body["set_id"], second["set_id"]}
+    reopened.close()
