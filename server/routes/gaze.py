@@ -1,0 +1,52 @@
+"""Gaze calibration requests: the hub passes them to the analysis workers as events.
+
+The hub keeps no gaze state of its own. A request becomes a ``gaze_calibrate`` event; the worker
+analysing that camera starts (or resets) the calibration on the camera's analysis thread, and its
+progress and outcome come back in every result's ``gaze.calibration`` (with this request's id) and
+``gaze.target``. This reuses the path the reference choice takes (routes/reference.py) rather than
+adding a second channel to the workers.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from fastapi import APIRouter
+
+from ..auth import VIEWER
+from ..deps import BusDep, CameraId, StoreDep
+from ..errors import ApiError
+from ..gaze_schemas import GazeCalibrateIn, GazeCalibrateOut
+from ..schemas import ErrorOut
+
+router = APIRouter(prefix="/cameras", tags=["gaze"], dependencies=[VIEWER])  # dashboard controls
+
+EVENT = "gaze_calibrate"
+
+
+def _request(camera_id: str, store, bus, action: str, duration_s: float | None) -> dict:
+    if store.latest(camera_id) is None:
+        raise ApiError(404, "camera_not_found", f"camera {camera_id!r} has sent no frame",
+                       camera_id=camera_id)
+    out = {"camera_id": camera_id, "action": action, "request_id": uuid.uuid4().hex[:16],
+           "duration_s": duration_s, "requested_at_ns": time.time_ns(), "workers": bus.listeners(EVENT)}
+    bus.publish({"type": EVENT, **{k: v for k, v in out.items() if k != "workers"}})
+    return out
+
+
+@router.post("/{camera_id}/gaze/calibrate", status_code=202, response_model=GazeCalibrateOut,
+             responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+             summary="Calibrate the camera's gaze target: the person looks at the screen's centre")
+async def start_calibration(camera_id: CameraId, store: StoreDep, bus: BusDep,
+                            body: GazeCalibrateIn | None = None) -> dict:
+    """202: the request went out to the workers (``workers`` of them listen); follow it in the
+    camera's results (``gaze.calibration``). 404 for a camera that has sent no frame."""
+    return _request(camera_id, store, bus, "start", (body or GazeCalibrateIn()).duration_s)
+
+
+@router.delete("/{camera_id}/gaze/calibration", status_code=202, response_model=GazeCalibrateOut,
+               responses={404: {"model": ErrorOut}},
+               summary="Forget the camera's calibrated gaze target (back to straight into the camera)")
+async def reset_calibration(camera_id: CameraId, store: StoreDep, bus: BusDep) -> dict:
+    return _request(camera_id, store, bus, "reset", None)
