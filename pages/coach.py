@@ -22,6 +22,7 @@ from analysis.reference import ReferenceLibrary  # noqa: E402
 from streamlit_app.coach_view import (  # noqa: E402
     active_faults, fault_line, history_rows, trend_frame,
 )
+from streamlit_app.gaze_view import format_attention  # noqa: E402
 from streamlit_app.hub_client import HubRejected, HubUnreachable, call_hub  # noqa: E402
 from streamlit_app.models import CameraStatus, FaultView, LinkState  # noqa: E402
 from streamlit_app.poller import HubPoller  # noqa: E402
@@ -121,11 +122,14 @@ def render_camera(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
                 st.caption(f"reference {reference} · frame {a.reference_seq}, same phase")
             else:
                 st.caption("The reference frame appears here once a pose is scored.")
-        score, reps, phase, latency = st.columns(4)
+        score, reps, phase, attention, latency = st.columns(5)
         score.metric("Score", "–" if a.score is None else f"{a.score:.0f}",
                      help="Similarity of this frame to the reference at the same phase, 0-100.")
         reps.metric("Reps", a.rep.count)
         phase.metric("Phase", a.rep.phase)
+        attention.metric("Attention", format_attention(a.gaze),
+                         help="Share of the last 10 s the gaze was on target (arrow on the face: green on "
+                              "target, orange off); calibrate on the Gaze page.")
         latency.metric("Latency", format_ms(a.latency_ms),
                        help=f"Capture to result at the hub; {a.skipped_frames} frames skipped to stay current.")
         if a.rep.rep_scores:

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from .gaze_view import as_dict, draw_gaze
 from .models import AnalysisView, FaultView, SetView
 
 # MediaPipe Pose's 33-landmark topology (mp.solutions.pose.POSE_CONNECTIONS), body only: the
@@ -27,43 +28,45 @@ MIN_VISIBILITY = 0.5
 SEVERITY_ICON = {"critical": ":material/error:", "warning": ":material/warning:", "info": ":material/info:"}
 
 
-def draw_skeleton(jpeg: bytes, landmarks: Sequence[Sequence[float]] | None,
-                  min_visibility: float = MIN_VISIBILITY, quality: int = 85) -> bytes:
-    """The JPEG with the pose drawn on it (left side blue, right side orange), re-encoded.
-
-    landmarks: 33 x [x, y, z, visibility] with x, y normalised to the image (0-1); None or a
-    JPEG that does not decode returns the input unchanged. Drawn once per result by the poller,
-    not per page run: ~3-6 ms for a 640 px frame. (An SVG overlay would be free, but Streamlit's
-    HTML sanitiser strips SVG.)
-    """
+def draw_pose(image_bgr: np.ndarray, landmarks: Sequence[Sequence[float]] | None,
+              min_visibility: float = MIN_VISIBILITY) -> None:
+    """Draw the body skeleton in place (left side blue, right side orange). landmarks: 33 x
+    [x, y, z, visibility], x and y normalised to the image (0-1); None draws nothing."""
     if landmarks is None or len(landmarks) < 33:
-        return jpeg
-    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        return jpeg
-    draw_pose(image, landmarks, min_visibility)
-    ok, out = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return out.tobytes() if ok else jpeg
-
-
-def draw_pose(image: np.ndarray, landmarks: Sequence[Sequence[float]] | None,
-              min_visibility: float = MIN_VISIBILITY) -> bool:
-    """Draw the body skeleton on a BGR image (H x W x 3, uint8) in place; same landmarks and
-    colours as ``draw_skeleton``. Returns False (image untouched) without 33 landmarks."""
-    if landmarks is None or len(landmarks) < 33:
-        return False
-    h, w = image.shape[:2]
+        return
+    h, w = image_bgr.shape[:2]
     pts = [(int(round(p[0] * w)), int(round(p[1] * h)), p[3] if len(p) > 3 else 1.0) for p in landmarks]
     thick = max(2, w // 200)
     for a, b in BODY_CONNECTIONS:
         if pts[a][2] >= min_visibility and pts[b][2] >= min_visibility:
             colour = (247, 195, 79) if a in LEFT and b in LEFT else (77, 183, 255) if not ({a, b} & LEFT) \
                 else (224, 224, 224)
-            cv2.line(image, pts[a][:2], pts[b][:2], colour, thick, cv2.LINE_AA)
+            cv2.line(image_bgr, pts[a][:2], pts[b][:2], colour, thick, cv2.LINE_AA)
     for i in sorted({i for c in BODY_CONNECTIONS for i in c}):
         if pts[i][2] >= min_visibility:
-            cv2.circle(image, pts[i][:2], thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
-    return True
+            cv2.circle(image_bgr, pts[i][:2], thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
+
+
+def annotate_jpeg(jpeg: bytes, landmarks: Sequence[Sequence[float]] | None,
+                  gaze=None, quality: int = 85) -> bytes:
+    """The JPEG with the skeleton and, when a face was analysed, the gaze arrow drawn on it
+    (``gaze``: the result's gaze as a ``GazeView`` or dict, None when gaze is off).
+
+    Done once per result by the poller, not per page run: one decode + encode, ~3-6 ms for a
+    640 px frame. (An SVG overlay would cost nothing, but Streamlit's HTML sanitiser strips SVG.)
+    A JPEG that does not decode is returned unchanged.
+    """
+    gaze = as_dict(gaze)
+    if landmarks is None and not (gaze or {}).get("face_found"):
+        return jpeg
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return jpeg
+    draw_pose(image, landmarks)
+    if gaze:
+        image = draw_gaze(image, gaze)
+    ok, out = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return out.tobytes() if ok else jpeg
 
 
 def joint_mean(angles: Mapping[str, float], joint: str) -> float | None:

@@ -19,7 +19,7 @@ import aiohttp
 from clients.auth import bearer
 from clients.retry import reconnect_delays
 
-from .coach_view import draw_skeleton
+from .coach_view import annotate_jpeg
 from .hub_client import HubClient, HubRejected, HubUnreachable
 from .latest import Latest
 from .models import (
@@ -403,7 +403,7 @@ class HubPoller:
         overlay = None
         if image is not None:
             # Drawn once here for every session; a decode + encode is too slow for the loop.
-            overlay = await asyncio.to_thread(draw_skeleton, image.jpeg, result.landmarks)
+            overlay = await asyncio.to_thread(annotate_jpeg, image.jpeg, result.landmarks, result.gaze)
         latest.put(AnalysedFrame(result, image, overlay))
         with self._cond:
             self._trends.setdefault(camera_id, deque(maxlen=TREND_POINTS)).append(result)

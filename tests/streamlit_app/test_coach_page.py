@@ -56,7 +56,7 @@ def test_coach_page_shows_skeleton_reference_score_reps_and_history(pipeline, mo
     assert not at.exception and not at.error
     assert at.title[0].value == "Coach"
     metrics = {m.label: m.value for m in at.metric}
-    assert set(metrics) == {"Score", "Reps", "Phase", "Latency"}
+    assert set(metrics) == {"Score", "Reps", "Phase", "Attention", "Latency"}
     assert metrics["Reps"].isdigit()
     shown_alts = [a for body in images(at) for a in alts(body)]
     assert any(a.startswith("side seq ") and a.endswith(" with pose") for a in shown_alts), shown_alts
