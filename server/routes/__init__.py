@@ -2,11 +2,17 @@
 
 from fastapi import APIRouter
 
+from ..schemas import ErrorOut
+
 from . import alerts, heartbeats  # monitoring (issue 5)
 from . import gaze  # gaze calibration (issue 7)
 from . import analysis, cameras, clock, events, frames, health, reference, sets, stream
 
-api_router = APIRouter(prefix="/api/v1")
+# Every /api/v1 route wants a token once the hub has any (server/auth.py, docs/api.md#access).
+api_router = APIRouter(prefix="/api/v1", responses={
+    401: {"model": ErrorOut, "description": "No token, or one the hub does not know (`missing_token`, `invalid_token`)."},
+    403: {"model": ErrorOut, "description": "A token of a role that may not use this endpoint (`forbidden`)."},
+})
 api_router.include_router(cameras.router)
 api_router.include_router(stream.router)
 api_router.include_router(frames.router)
