@@ -47,7 +47,7 @@ def request_id_of(request: Request) -> str:
 def _json(request: Request, err: ApiError) -> JSONResponse:
     headers = None
     wait = err.details.get("retry_after_s") if err.status == 429 else None
-    if isinstance(wait, (int, float)):
+    if isinstance(wait, (int, float)) and math.isfinite(wait):
         # RFC 9110 §10.2.3: whole seconds; the exact wait is in the body's details.
         headers = {"Retry-After": str(max(1, math.ceil(wait)))}
     return JSONResponse(err.body(request_id_of(request)), status_code=err.status, headers=headers)

@@ -59,7 +59,7 @@ class StreamHeader(_Wire):
     source_frame: int | None = Field(None, ge=0, le=2**63 - 1)
     clock_offset_ns: int | None = Field(None, ge=-(2**62), le=2**62)
     clock_uncertainty_ns: int | None = Field(None, ge=0, le=2**62)
-    fps: float | None = Field(None, gt=0, le=240,
+    fps: float | None = Field(None, ge=0.1, le=240,
                               description="The camera's frame rate; its upload limit is 2x this (server/limits.py).")
 
 

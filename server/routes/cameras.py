@@ -57,7 +57,7 @@ async def upload_frame(
                                                   description="Hub minus camera clock (camera's estimate).")] = None,
     clock_uncertainty_ns: Annotated[int | None, Header(alias="X-Clock-Uncertainty-Ns", ge=0, le=2**62,
                                                        description="Bound on the offset's error.")] = None,
-    camera_fps: Annotated[float | None, Header(alias="X-Camera-Fps", gt=0, le=240,
+    camera_fps: Annotated[float | None, Header(alias="X-Camera-Fps", ge=0.1, le=240,
                                                description="The camera's frame rate; its upload limit is "
                                                            "2x this (server/limits.py).")] = None,
 ) -> Response:
