@@ -379,7 +379,8 @@ def default_analyzer(camera_id: str, gaze: bool = True) -> FrameAnalyzer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m analysis.worker", description="FormSync analysis worker")
+    p = argparse.ArgumentParser(prog="python -m analysis.worker", description="FormSync analysis worker",
+                                epilog="A hub that requires tokens takes the worker token from FORMSYNC_WORKER_TOKEN.")
     p.add_argument("--hub", default="http://127.0.0.1:8000", help="hub base URL")
     p.add_argument("--worker-id", default="worker", help="name reported with results")
     p.add_argument("--status-interval", type=float, default=5.0, help="seconds between status lines")

@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Capture frames, stamp them at capture and upload them to a FormSync hub.",
         epilog="examples:\n  webcam_client.py --camera front=0\n"
                "  webcam_client.py --hub http://hub.local:8000 --camera side=side.mp4 --camera front=front.mp4\n"
-               "  webcam_client.py --config cameras.yaml",
+               "  webcam_client.py --config cameras.yaml\n\n"
+               "A hub that requires tokens takes the camera token from FORMSYNC_CAMERA_TOKEN.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--hub", help="hub base URL (default http://127.0.0.1:8000)")
