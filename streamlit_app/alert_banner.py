@@ -33,12 +33,23 @@ def _escape(text: str) -> str:
     return text.replace("[", r"\[").replace("]", r"\]")
 
 
-def render_alert_banner() -> None:
+def render_alert_banner(live: bool = True) -> None:
     """Start (once per process) the monitor poller and show its active alerts, refreshed every
-    ``monitor_refresh_s`` as a fragment, so pages' own live areas are not rerun by it."""
+    ``monitor_refresh_s`` as a fragment, so pages' own live areas are not rerun by it.
+
+    ``live=False`` shows them once per page run instead: for pages whose runs end early with
+    ``st.rerun()`` (streamlit-webrtc's signalling), where Streamlit 1.60 lets a ``run_every``
+    fragment finishing mid-run clear and remount the page's elements, which ends a WebRTC stream.
+    """
     try:
         settings = DashboardSettings()
     except ValidationError:
         return  # the page reports invalid settings itself
     poller = get_monitor_poller(settings.hub_url)
-    st.fragment(show_banner, run_every=settings.monitor_refresh_s)(poller)
+    if live:
+        st.fragment(show_banner, run_every=settings.monitor_refresh_s)(poller)
+    else:
+        # One container whatever the number of lines, as the fragment's: the page's elements keep
+        # their positions (a moved custom component is remounted).
+        with st.container():
+            show_banner(poller)

@@ -27,6 +27,9 @@ PAGES = [
     st.Page(PAGES_DIR / "feedback.py", title="Feedback", icon=":material/forum:"),
     st.Page(PAGES_DIR / "browser_camera.py", title="Browser camera", icon=":material/photo_camera:"),
 ]
+# Pages that must not share their runs with a run_every fragment (see render_alert_banner).
+STATIC_BANNER_PAGES = {"browser_camera"}
 
-render_alert_banner()  # active alerts above every page
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+render_alert_banner(live=page.url_path not in STATIC_BANNER_PAGES)  # active alerts above every page
+page.run()

@@ -1,0 +1,92 @@
+"""Every dashboard page in a real headless Chromium against the running demo (hub, analysis worker,
+two clip cameras, Streamlit). Screenshots: test-output/e2e/<test>/<page>.png."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.support import wait_until
+
+from .conftest import CAMERAS
+from .dashboard import (
+    coach_metrics, exceptions, grid_cells, live_tiles, nav_links, open_app, registered_page_titles,
+    seconds_later, visit,
+)
+
+VIEWPORT = {"width": 1400, "height": 1000}
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    yield context.new_page()
+    context.close()
+
+
+def test_every_registered_page_loads_without_an_exception(demo, page, shots):
+    titles = registered_page_titles()
+    page.goto(demo.ui_url)
+    links = nav_links(page)
+    # The navigation shows exactly the pages streamlit_app/app.py registers, whoever added them.
+    assert sorted(link.title for link in links) == sorted(titles)
+    failures = {}
+    for link in links:
+        visit(page, link)
+        threading.Event().wait(1.0)  # a live fragment's first reruns
+        page.screenshot(path=shots / f"{link.title.lower().replace(' ', '_')}.png", full_page=True)
+        if errors := exceptions(page):
+            failures[link.title] = errors
+    assert not failures, f"Streamlit exceptions: {failures}"
+
+
+def test_live_shows_both_cameras_with_advancing_capture_times(demo, page, shots):
+    open_app(page, demo.ui_url, "Live")
+    assert wait_until(lambda: set(CAMERAS) <= set(live_tiles(page)), timeout=20, interval=0.25), \
+        f"camera tiles shown: {sorted(live_tiles(page))}"
+    first = live_tiles(page)
+    # Both cameras stream at ~30 fps: within a couple of seconds each tile shows a newer frame.
+    advanced = wait_until(
+        lambda: all((t := live_tiles(page).get(c)) and t.seq > first[c].seq
+                    and 0 < seconds_later(first[c].capture_s, t.capture_s) < 60 for c in CAMERAS),
+        timeout=15, interval=0.25)
+    page.screenshot(path=shots / "live.png", full_page=True)
+    later = live_tiles(page)
+    assert advanced, f"tiles did not advance: first {first}, later {later}"
+    assert not exceptions(page)
+
+
+def test_coach_rep_count_rises_as_the_clips_play(demo, page, shots):
+    open_app(page, demo.ui_url, "Coach")
+    seen: dict[str, list[int]] = {}
+
+    def rose() -> bool:
+        for camera, metrics in coach_metrics(page).items():
+            if metrics.get("Reps", "").isdigit():
+                seen.setdefault(camera, []).append(int(metrics["Reps"]))
+        # A rise: some camera shows more reps than it showed earlier (a replayed clip starts a new
+        # set at 0, so the count may also fall in between).
+        return any(any(b > a for a, b in zip(v, v[1:])) for v in seen.values())
+
+    # The side clip is 6 s with 2 reps; the worker may first build the default reference (~15 s).
+    risen = wait_until(rose, timeout=60, interval=0.5)
+    page.screenshot(path=shots / "coach.png", full_page=True)
+    assert set(CAMERAS) <= set(seen), f"Reps metrics shown for {sorted(seen)}"
+    assert risen, f"rep counts seen: {seen}"
+    posed = page.locator('[data-testid="stMain"] img[alt$=" with pose"]')
+    alts = posed.evaluate_all("els => els.map(e => e.alt)")
+    assert {a.split(" seq ")[0] for a in alts} >= set(CAMERAS), alts
+    assert not exceptions(page)
+
+
+def test_monitor_lists_the_hub_and_both_cameras(demo, page, shots):
+    open_app(page, demo.ui_url, "Monitor")
+    listed = wait_until(lambda: {"hub", *CAMERAS} <= set(grid_cells(page)), timeout=20, interval=0.5)
+    page.screenshot(path=shots / "monitor.png", full_page=True)
+    cells = grid_cells(page)
+    assert listed, f"table cells: {cells}"
+    # The hub's own heartbeat row (role:host:port) names its port.
+    port = demo.hub_url.rsplit(":", 1)[1]
+    assert any(c.startswith("hub:") and c.endswith(f":{port}") for c in cells), cells
+    assert not exceptions(page)

@@ -1,0 +1,196 @@
+"""The browser camera's callbacks, driven with real clip frames as streamlit-webrtc would call them,
+against a real hub on loopback; the skeleton overlay from a real MediaPipe pose."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import av
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+from streamlit_app.browser_camera import PREFIX, BrowserCamera, camera_id_for
+from streamlit_app.models import AnalysisView
+from tests.support import RunningHub, squat_clip, wait_until
+
+
+@pytest.fixture(scope="module")
+def clip_frames() -> list[av.VideoFrame]:
+    """Twenty real frames (480 px wide) of a squat clip as the video frames the browser sends."""
+    path = squat_clip("side_bodyweight_intellifit1.mp4")
+    if not path.exists():
+        pytest.skip(f"shared footage not found at {path}")
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    try:
+        while len(out) < 20:
+            ok, image = cap.read()
+            if not ok:
+                break
+            image = cv2.resize(image, (480, round(image.shape[0] * 480 / image.shape[1])))
+            out.append(av.VideoFrame.from_ndarray(image, format="bgr24"))
+    finally:
+        cap.release()
+    assert len(out) == 20
+    return out
+
+
+@pytest.fixture(scope="module")
+def real_landmarks(clip_frames) -> list[list[float]]:
+    """MediaPipe Pose's 33 landmarks on the first frame."""
+    from analysis.pose import PoseEstimator
+
+    with PoseEstimator() as pose:
+        found = pose.estimate(clip_frames[0].to_ndarray(format="bgr24"))
+    assert found is not None, "MediaPipe found no person in the first frame of the side clip"
+    return found.landmarks.tolist()
+
+
+def sender_threads(camera_id: str) -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.endswith(camera_id) and t.is_alive()]
+
+
+def camera_state(hub: RunningHub, camera_id: str) -> dict | None:
+    cams = httpx.get(f"{hub.url}/api/v1/cameras").json()["cameras"]
+    return next((c for c in cams if c["camera_id"] == camera_id), None)
+
+
+def heartbeat_ids(hub: RunningHub) -> list[str]:
+    return [p["process_id"] for p in httpx.get(f"{hub.url}/api/v1/heartbeats").json()["processes"]]
+
+
+@pytest.mark.parametrize("name", ["laptop", "a", "x" * (64 - len(PREFIX)), "cam_2-b"])
+def test_names_become_ids_the_hub_accepts(name):
+    camera_id = camera_id_for(f" {name} ")
+    assert camera_id == PREFIX + name and len(camera_id) <= 64
+
+
+@pytest.mark.parametrize("name", ["", "   ", "two words", "é", "x" * (65 - len(PREFIX)), "a/b"])
+def test_bad_names_are_refused_with_the_rule(name):
+    with pytest.raises(ValueError, match="letters, digits"):
+        camera_id_for(name)
+
+
+def test_frames_before_start_are_previewed_not_sent(hub, clip_frames):
+    camera = BrowserCamera("browser-idle", hub.url)
+    out = camera.video_frame_callback(clip_frames[0])
+    assert out is clip_frames[0]
+    assert not camera.running and sender_threads("browser-idle") == []
+    assert camera.status().state == "idle"
+
+
+def test_streams_to_the_hub_and_stops_on_ended(clip_frames):
+    with RunningHub(stale_after_s=0.5) as hub:
+        camera = BrowserCamera("browser-tab", hub.url)
+        camera.start()
+        try:
+            for k, frame in enumerate(clip_frames):
+                out = camera.video_frame_callback(frame)
+                assert (out.width, out.height) == (frame.width, frame.height)
+                threading.Event().wait(1 / 30)
+                if k == 5:
+                    camera.status()  # the page polls it: the first sample of the fps window
+            assert wait_until(lambda: (camera_state(hub, "browser-tab") or {}).get("frames_total", 0) >= 3,
+                              timeout=10)
+            # Every frame from the browser is either sent or dropped (no fps cap here, no 4xx).
+            assert wait_until(lambda: (s := camera.status()).received == s.sent + s.dropped, timeout=5)
+            status = camera.status()
+            assert status.state == "streaming" and status.received == len(clip_frames)
+            assert status.sent >= 3 and status.hub_up is True and status.clock_offset_ms is not None
+            assert status.sent_fps > 0 and status.error is None
+            assert sender_threads("browser-tab")  # camera:, capture: and heartbeat: threads
+            assert wait_until(lambda: any(p.endswith(":browser-tab") for p in heartbeat_ids(hub)), 5)
+        finally:
+            camera.on_ended()  # what streamlit-webrtc calls when the track ends (Stop, tab closed)
+        assert camera.join(3.0) and sender_threads("browser-tab") == []
+        assert camera.status().state == "stopped"
+        assert wait_until(lambda: not camera_state(hub, "browser-tab")["online"], timeout=5)
+        # Stopped on purpose: the heartbeat said goodbye instead of going "lost".
+        assert not any(p.endswith(":browser-tab") for p in heartbeat_ids(hub))
+        # Frames still in flight after the end are previewed, not uploaded.
+        sent = camera.status().sent
+        camera.video_frame_callback(clip_frames[0])
+        assert not camera.running and camera.status().sent == sent
+
+
+def test_the_sender_ends_when_frames_stop_and_restarts_with_the_next(hub, clip_frames):
+    camera = BrowserCamera("browser-flaky", hub.url, idle_timeout_s=0.3)
+    camera.start()
+    try:
+        camera.video_frame_callback(clip_frames[0])
+        assert camera.running
+        assert wait_until(lambda: not camera.running, timeout=5)  # a tab that vanished silently
+        assert wait_until(lambda: sender_threads("browser-flaky") == [], timeout=5)
+        camera.video_frame_callback(clip_frames[1])
+        assert camera.running
+    finally:
+        camera.stop()
+    assert camera.join(3.0)
+
+
+def analysis(camera_id: str, capture_time_ns: int, landmarks, pose_found: bool = True) -> AnalysisView:
+    return AnalysisView(camera_id=camera_id, seq=1, capture_time_ns=capture_time_ns, pose_found=pose_found,
+                        landmarks=landmarks)
+
+
+def changed_pixels(before: av.VideoFrame, after: av.VideoFrame) -> int:
+    a, b = before.to_ndarray(format="bgr24"), after.to_ndarray(format="bgr24")
+    return int(np.any(a != b, axis=2).sum())
+
+
+def test_the_preview_shows_the_latest_skeleton_only_while_it_is_fresh(hub, clip_frames, real_landmarks):
+    result: list[AnalysisView | None] = [None]
+    camera = BrowserCamera("browser-pose", hub.url, lambda: result[0], hud=False)
+    camera.start()
+    try:
+        frame = clip_frames[0]
+        assert changed_pixels(frame, camera.video_frame_callback(frame)) == 0  # nothing to draw yet
+        result[0] = analysis("browser-pose", time.time_ns(), real_landmarks)
+        drawn = camera.video_frame_callback(frame)
+        assert changed_pixels(frame, drawn) > 500 and camera.overlays_drawn == 1
+        # The pushed frame is the clean one: the hub never receives the overlay.
+        assert changed_pixels(frame, clip_frames[0]) == 0
+        for stale in (analysis("browser-pose", time.time_ns() - 5_000_000_000, real_landmarks),
+                      analysis("browser-pose", time.time_ns(), None, pose_found=False),
+                      analysis("browser-other", time.time_ns(), real_landmarks)):
+            result[0] = stale
+            assert changed_pixels(frame, camera.video_frame_callback(frame)) == 0
+    finally:
+        camera.stop()
+    assert camera.join(3.0)
+
+
+def test_a_failing_analysis_reader_does_not_break_the_video(hub, clip_frames):
+    def broken():
+        raise RuntimeError("poller gone")
+
+    camera = BrowserCamera("browser-broken", hub.url, broken, hud=False)
+    camera.start()
+    try:
+        out = camera.video_frame_callback(clip_frames[0])
+        assert changed_pixels(clip_frames[0], out) == 0
+    finally:
+        camera.stop()
+    assert camera.join(3.0)
+
+
+def test_the_preview_carries_a_status_line_with_fps_sent_and_drops(hub, clip_frames):
+    camera = BrowserCamera("browser-hud", hub.url)
+    camera.start()
+    try:
+        for frame in clip_frames[:10]:
+            out = camera.video_frame_callback(frame)
+            threading.Event().wait(1 / 15)
+        assert re.fullmatch(r"browser-hud \| \d+\.\d fps sent \| \d+ drops", camera.hud_text), camera.hud_text
+        before, after = clip_frames[9].to_ndarray(format="bgr24"), out.to_ndarray(format="bgr24")
+        changed = np.any(before != after, axis=2)
+        h = before.shape[0]
+        # Drawn in a band at the top, the rest of the picture untouched (no pose result here).
+        assert changed[: h // 10].sum() > 200 and changed[h // 10:].sum() == 0
+    finally:
+        camera.stop()
+    assert camera.join(3.0)
