@@ -23,11 +23,20 @@ class CombinedAnalyzer:
     """Args:
         pose: the camera's ``PoseAnalyzer``.
         gaze: the camera's ``GazeAnalyzer``, or None for pose only (``--no-gaze``).
+        gaze_fps: most gaze analyses per second of capture time (0: every frame). Between two, a
+            frame carries the last gaze result. Attention is a share over 10 s and head/eye
+            direction barely moves in 1/15 s, so 15 Hz loses nothing the coach shows, and it
+            halves what the face mesh adds to a 30 fps camera (+28 % per analysed frame single-
+            threaded, +40-50 % with two cameras on two cores: bench/analysis.py). Blinks shorter
+            than a gaze interval (~70 ms) can be missed.
     """
 
-    def __init__(self, pose: PoseAnalyzer, gaze: GazeAnalyzer | None = None) -> None:
+    def __init__(self, pose: PoseAnalyzer, gaze: GazeAnalyzer | None = None, gaze_fps: float = 15.0) -> None:
         self.pose = pose
         self.gaze = gaze
+        self.gaze_period_ns = int(1e9 / gaze_fps) if gaze_fps > 0 else 0
+        self._last_gaze: dict | None = None
+        self._last_gaze_ns: int | None = None
 
     def analyze(self, image_bgr: np.ndarray, *, seq: int, capture_time_ns: int) -> dict[str, Any]:
         """``PoseAnalyzer.analyze(...)`` plus ``"gaze"``. Raises ValueError for a frame not (H, W, 3)."""
@@ -35,11 +44,18 @@ class CombinedAnalyzer:
         if self.gaze is None:
             result["gaze"] = None
             return result
+        due = (self._last_gaze_ns is None or self.gaze.calibrator.running
+               or capture_time_ns - self._last_gaze_ns >= self.gaze_period_ns
+               or capture_time_ns < self._last_gaze_ns)  # a camera restart moves time back
+        if not due:
+            result["gaze"] = self._last_gaze
+            return result
         found = bool(result.get("pose_found"))
         landmarks = result.get("landmarks")
-        result["gaze"] = self.gaze.analyze(
+        result["gaze"] = self._last_gaze = self.gaze.analyze(
             image_bgr, seq=seq, capture_time_ns=capture_time_ns, person_found=found,
             pose_landmarks=np.asarray(landmarks, np.float64) if found and landmarks is not None else None)
+        self._last_gaze_ns = capture_time_ns
         return result
 
     def start_calibration(self, duration_s: float | None = None, request_id: str | None = None) -> bool:
@@ -47,6 +63,7 @@ class CombinedAnalyzer:
         if self.gaze is None:
             return False
         self.gaze.start_calibration(duration_s, request_id)
+        self._last_gaze_ns = None  # the next frame shows the calibration running
         return True
 
     def reset_target(self) -> bool:
@@ -54,6 +71,7 @@ class CombinedAnalyzer:
         if self.gaze is None:
             return False
         self.gaze.reset_target()
+        self._last_gaze_ns = None
         return True
 
     def summary(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -350,10 +351,19 @@ class AnalysisWorker:
         return [body] if body is not None else []
 
 
-@functools.lru_cache(maxsize=8)
+_REFERENCE_LOCK = threading.Lock()
+
+
 def load_reference(name: str | None = None):
     """A reference from the library (None: the default, built first if missing). References are
-    read-only once loaded, so the cameras' threads share one copy."""
+    read-only once loaded, so the cameras' threads share one copy; the lock makes the first
+    cameras wait for one build instead of each building the default at once."""
+    with _REFERENCE_LOCK:
+        return _load_reference(name)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_reference(name: str | None):
     # Imported here: the reference library loads only in the worker process.
     from analysis.reference import ReferenceLibrary
 
@@ -361,9 +371,9 @@ def load_reference(name: str | None = None):
     return lib.load_default() if name is None else lib.load(name)
 
 
-def default_analyzer(camera_id: str, gaze: bool = True) -> FrameAnalyzer:
-    """Pose (scored against the default reference) plus, unless ``gaze=False``, gaze
-    (``analysis.combined.CombinedAnalyzer``)."""
+def default_analyzer(camera_id: str, gaze: bool = True, gaze_fps: float = 15.0) -> FrameAnalyzer:
+    """Pose (scored against the default reference) plus, unless ``gaze=False``, gaze at most
+    ``gaze_fps`` times a second (``analysis.combined.CombinedAnalyzer``)."""
     from analysis.combined import CombinedAnalyzer
     from analysis.gaze.analyzer import GazeAnalyzer
     from analysis.session import PoseAnalyzer
@@ -375,7 +385,7 @@ def default_analyzer(camera_id: str, gaze: bool = True) -> FrameAnalyzer:
         log.warning("[%s] no default reference (%s): reps and faults only, no scores", camera_id, exc)
         reference = None
     pose = PoseAnalyzer(camera_id, reference=reference)
-    return CombinedAnalyzer(pose, GazeAnalyzer(camera_id)) if gaze else pose
+    return CombinedAnalyzer(pose, GazeAnalyzer(camera_id), gaze_fps) if gaze else pose
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -386,10 +396,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--status-interval", type=float, default=5.0, help="seconds between status lines")
     p.add_argument("--rest-s", type=float, default=10.0, help="a pause this long (s) ends a set")
     p.add_argument("--no-gaze", action="store_true", help="pose only: no face mesh, gaze or attention")
+    p.add_argument("--gaze-fps", type=float, default=15.0,
+                   help="most gaze analyses per camera and second; frames between carry the last (0: every frame)")
     p.add_argument("--log-level", default="INFO")
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
-    make = functools.partial(default_analyzer, gaze=not args.no_gaze)
+    make = functools.partial(default_analyzer, gaze=not args.no_gaze, gaze_fps=args.gaze_fps)
     worker = AnalysisWorker(args.hub, make, args.worker_id, rest_s=args.rest_s,
                             load_reference=load_reference)
 

@@ -35,7 +35,8 @@ async def post_analysis(camera_id: CameraId, body: AnalysisIn, results: ResultsD
     metrics.analysis_result(camera_id, out["latency_ms"], body.processing_ms, item.hub_receive_time_ns)
     bus.publish({"type": "analysis", "camera_id": camera_id, "seq": body.seq,
                  "capture_time_ns": body.capture_time_ns, "score": body.score,
-                 "reps": body.rep.count, "latency_ms": out["latency_ms"]})
+                 "reps": body.rep.count, "latency_ms": out["latency_ms"],
+                 "processing_ms": body.processing_ms})
     return out
 
 
