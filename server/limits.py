@@ -19,6 +19,7 @@ All methods run on the hub's event loop (no lock: nothing awaits between check a
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,7 +76,8 @@ class UploadLimits:
             raise ApiError(429, "rate_limited",
                            f"camera {camera_id!r} uploads faster than {rate:g} frames/s "
                            f"({self.rate_factor:g} x its {b.fps:g} fps)",
-                           camera_id=camera_id, limit_fps=rate, retry_after_s=round(wait, 3))
+                           # Rounded up: a camera that waits what it is told is never refused again.
+                           camera_id=camera_id, limit_fps=rate, retry_after_s=math.ceil(wait * 1000) / 1000)
         b.tokens = max(0.0, b.tokens - 1.0)
 
     def check_capture_time(self, camera_id: str, seq: int, capture_time_ns: int, now_ns: int,

@@ -86,7 +86,9 @@ class Demo:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-@pytest.fixture(scope="session")
+# Package scope: the demo and the browser end with the e2e tests, so later suites neither share
+# the machine with a running demo nor inherit Playwright's event loop in the main thread.
+@pytest.fixture(scope="package")
 def demo(tmp_path_factory) -> Demo:
     """``scripts/demo.py`` on free ports, running until the session ends; its output goes to
     test-output/e2e/demo.log. Ready once the dashboard answers and both clip cameras are online."""
@@ -146,7 +148,7 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait(5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_session():
     _requirements()
     from playwright.sync_api import sync_playwright
@@ -160,7 +162,7 @@ def launch(pw, extra_flags: list[str] = ()):
     return pw.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_FLAGS, *extra_flags])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_session):
     chromium = launch(playwright_session)
     yield chromium

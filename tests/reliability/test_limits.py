@@ -49,7 +49,12 @@ def test_a_flooding_camera_gets_429_with_retry_after_while_others_go_on(http):
     # Undeclared fps: the default 30 fps, so 2 x 30 = 60 uploads/s with a one-second burst of 60.
     codes = [upload(http, "flood", seq).status_code for seq in range(90)]
     assert codes[:55].count(201) == 55 and 429 in codes[60:]
-    r = upload(http, "flood", 1000)
+    # The bucket refills at 60/s while we upload: on a loaded machine an upload may take longer
+    # than that, so keep flooding until the next refusal to look at it.
+    for seq in range(1000, 1200):
+        r = upload(http, "flood", seq)
+        if r.status_code == 429:
+            break
     err = assert_error(r, 429, "rate_limited")
     assert err["details"]["limit_fps"] == 60 and 0 < err["details"]["retry_after_s"] <= 1 / 60 + 1e-3
     assert r.headers["retry-after"] == "1"
@@ -131,7 +136,8 @@ def test_token_bucket_never_lets_more_through_than_its_rate_plus_one_second(fps,
             limits.take("c")
             accepted.append(now[0])
         except ApiError as err:
-            assert err.status == 429 and err.details["retry_after_s"] <= 1 / (factor * fps) + 1e-9
+            # At most one upload's interval, rounded up to the millisecond.
+            assert err.status == 429 and err.details["retry_after_s"] <= 1 / (factor * fps) + 1e-3
     rate = factor * fps
     # Over any window [t0, t1] at most rate x (t1 - t0) + the one-second capacity pass (RFC 2697).
     for i, t0 in enumerate(accepted):

@@ -88,7 +88,7 @@ def test_combined_pose_and_gaze_crops_the_face_from_the_pose(gaze_frames):
     from analysis.worker import to_wire
     from server.schemas import AnalysisIn, SetIn
 
-    with CombinedAnalyzer(PoseAnalyzer("laptop"), GazeAnalyzer("laptop")) as analyzer:
+    with CombinedAnalyzer(PoseAnalyzer("laptop"), GazeAnalyzer("laptop"), gaze_fps=0) as analyzer:
         out = [analyzer.analyze(f, seq=s, capture_time_ns=t) for f, t, s in gaze_frames[:15]]
         summary = analyzer.summary()
     assert all(r["pose_found"] for r in out)
