@@ -86,7 +86,9 @@ def test_clients_rejoin_a_restarted_hub_by_themselves(workers, transport):
         failed_before = [w.stats.failed for w in workers]
         hub = RunningHub(port=hub.port).start()
         assert wait_until(lambda: len(hub.store.cameras()) == 2, timeout=15)
-        assert all(w.stats.hub_up for w in workers)
+        # The worker marks the hub up once the answer to its first upload is back: just after
+        # the hub stored that frame.
+        assert wait_until(lambda: all(w.stats.hub_up for w in workers), timeout=5)
         assert all(w.is_alive() for w in workers)
         assert [w.stats.failed for w in workers] >= failed_before
     finally:
