@@ -11,14 +11,12 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 import streamlit as st  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
 from streamlit_webrtc import WebRtcMode, webrtc_streamer  # noqa: E402
 
 from streamlit_app.browser_camera import BrowserCamera, BrowserCameraStatus, camera_id_for  # noqa: E402
 from streamlit_app.poller import HubPoller  # noqa: E402
 from streamlit_app.render import format_ms, format_offset  # noqa: E402
-from streamlit_app.resources import get_poller  # noqa: E402
-from streamlit_app.settings import DashboardSettings  # noqa: E402
+from streamlit_app.resources import get_poller, page_settings  # noqa: E402
 
 FPS_CHOICES = [5, 10, 15, 30]
 # No STUN/TURN server is reachable from where FormSync runs: host candidates only, which is what a
@@ -75,11 +73,7 @@ def render_status(camera: BrowserCamera, poller: HubPoller, playing: bool) -> No
 
 def render_browser_camera_page() -> None:
     st.title("Browser camera")
-    try:
-        settings = DashboardSettings()
-    except ValidationError as exc:
-        st.error(f"Invalid dashboard settings (FORMSYNC_* environment or .env):\n\n{exc}")
-        st.stop()
+    settings = page_settings()
     st.caption("Allow the camera and press **Start**: this browser streams to the hub as one more camera, "
                "timestamped on arrival on the hub's clock, with the analysis's skeleton and the fps sent and "
                "drops drawn on the preview. Stop, or close the tab, and the hub marks it stale.")

@@ -14,7 +14,6 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 import streamlit as st  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
 
 from analysis.fusion import fuse  # noqa: E402
 from analysis.paths import DEFAULT_REFERENCE_NAME  # noqa: E402
@@ -28,8 +27,7 @@ from streamlit_app.models import CameraStatus, FaultView, LinkState  # noqa: E40
 from streamlit_app.poller import HubPoller  # noqa: E402
 from streamlit_app.reliability_view import stale_analysis_message, unsaved_sets_message  # noqa: E402
 from streamlit_app.render import connection_message, format_ms, jpeg_img_html, rows  # noqa: E402
-from streamlit_app.resources import get_poller  # noqa: E402
-from streamlit_app.settings import DashboardSettings  # noqa: E402
+from streamlit_app.resources import get_poller, page_settings  # noqa: E402
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 IMAGE_HEIGHT = "32vh"  # user and reference side by side, with the numbers still in view
@@ -203,11 +201,7 @@ def render_history(poller: HubPoller) -> None:
 
 def render_coach_page() -> None:
     st.title("Coach")
-    try:
-        settings = DashboardSettings()
-    except ValidationError as exc:
-        st.error(f"Invalid dashboard settings (FORMSYNC_* environment or .env):\n\n{exc}")
-        st.stop()
+    settings = page_settings()
     poller = get_poller(settings.hub_url)
     render_reference_controls(poller, settings.hub_url)
     reference = poller.reference() or DEFAULT_REFERENCE_NAME

@@ -11,7 +11,6 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 import streamlit as st  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
 
 from streamlit_app.gaze_client import request_calibration, reset_calibration  # noqa: E402
 from streamlit_app.gaze_view import (  # noqa: E402
@@ -22,8 +21,7 @@ from streamlit_app.hub_client import HubRejected, HubUnreachable, call_hub  # no
 from streamlit_app.models import LinkState  # noqa: E402
 from streamlit_app.poller import HubPoller  # noqa: E402
 from streamlit_app.render import connection_message, jpeg_img_html  # noqa: E402
-from streamlit_app.resources import get_poller  # noqa: E402
-from streamlit_app.settings import DashboardSettings  # noqa: E402
+from streamlit_app.resources import get_poller, page_settings  # noqa: E402
 
 # A 30 s chart and a re-encoded frame need not redraw at the live pages' 10 Hz.
 MIN_REFRESH_S = 0.5
@@ -92,11 +90,7 @@ def render_gaze(poller: HubPoller, camera_id: str) -> None:
 
 def render_gaze_page() -> None:
     st.title("Gaze")
-    try:
-        settings = DashboardSettings()
-    except ValidationError as exc:
-        st.error(f"Invalid dashboard settings (FORMSYNC_* environment or .env):\n\n{exc}")
-        st.stop()
+    settings = page_settings()
     poller = get_poller(settings.hub_url)
     cameras = [c.camera_id for c in poller.cameras()]
     if not cameras:

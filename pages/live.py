@@ -11,7 +11,6 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 import streamlit as st  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
 
 from streamlit_app.models import CameraStatus, LinkState  # noqa: E402
 from streamlit_app.poller import HubPoller  # noqa: E402
@@ -19,9 +18,8 @@ from streamlit_app.render import (  # noqa: E402
     age_ms, clock, connection_message, format_fps, format_ms, format_offset, frame_period_ms, jpeg_img_html,
     quality_badge, rows, status_badge, sync_frame_caption, sync_quality, synced_set_html,
 )
-from streamlit_app.resources import get_poller  # noqa: E402
+from streamlit_app.resources import get_poller, page_settings  # noqa: E402
 from streamlit_app.seen import SeenFrames  # noqa: E402
-from streamlit_app.settings import DashboardSettings  # noqa: E402
 
 
 def render_sync(poller: HubPoller, cameras: tuple[CameraStatus, ...], hub_connected: bool) -> None:
@@ -106,11 +104,7 @@ def render_live(poller: HubPoller, columns: int) -> None:
 
 def render_live_page() -> None:
     st.title("Live")
-    try:
-        settings = DashboardSettings()
-    except ValidationError as exc:
-        st.error(f"Invalid dashboard settings (FORMSYNC_* environment or .env):\n\n{exc}")
-        st.stop()
+    settings = page_settings()
     # One poller per server process (cached), whatever the number of sessions and reruns.
     poller = get_poller(settings.hub_url)
     st.fragment(render_live, run_every=settings.refresh_s)(poller, settings.grid_columns)

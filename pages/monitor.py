@@ -11,7 +11,6 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 import streamlit as st  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
 
 from streamlit_app.models import LinkState  # noqa: E402
 from streamlit_app.monitor_poller import CHARTS, MonitorPoller  # noqa: E402
@@ -24,7 +23,7 @@ from streamlit_app.monitor_render import (  # noqa: E402
 )
 from streamlit_app.monitor_resources import get_monitor_poller  # noqa: E402
 from streamlit_app.render import connection_message  # noqa: E402
-from streamlit_app.settings import DashboardSettings  # noqa: E402
+from streamlit_app.resources import page_settings  # noqa: E402
 
 _PERCENT = st.column_config.NumberColumn(format="%.1f %%")
 
@@ -92,11 +91,7 @@ def render_monitor(poller: MonitorPoller) -> None:
 
 def render_monitor_page() -> None:
     st.title("Monitor")
-    try:
-        settings = DashboardSettings()
-    except ValidationError as exc:
-        st.error(f"Invalid dashboard settings (FORMSYNC_* environment or .env):\n\n{exc}")
-        st.stop()
+    settings = page_settings()
     poller = get_monitor_poller(settings.hub_url)
     st.fragment(render_monitor, run_every=settings.monitor_refresh_s)(poller)
 

@@ -7,9 +7,19 @@ without a Streamlit runtime.
 from __future__ import annotations
 
 import streamlit as st
+from pydantic import ValidationError
 
 from .poller import HubPoller
 from .settings import DashboardSettings
+
+
+def page_settings() -> DashboardSettings:
+    """The dashboard's settings; on a bad value the page says which and stops (no traceback)."""
+    try:
+        return DashboardSettings()
+    except ValidationError as exc:
+        st.error(f"Invalid dashboard settings (FORMSYNC_* environment or .env):\n\n{exc}")
+        st.stop()
 
 
 def _release(poller: HubPoller) -> None:
