@@ -16,6 +16,7 @@ from .capture import CaptureLoop, CapturedFrame
 from .retry import reconnect_delays
 from .clock import ClockSync
 from .config import CameraConfig, ClientConfig
+from .loop_wake import wake_loop
 from .stats import CameraStats
 from .transport import FrameRejected, HubUnavailable, NetDelay, Stamp, make_transport
 
@@ -87,12 +88,7 @@ class CameraWorker(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None:
-            try:
-                loop.call_soon_threadsafe(wake.set)
-            except RuntimeError:  # loop already closed
-                pass
+        wake_loop(self._loop, self._wake)
 
     def run(self) -> None:
         try:

@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from clients.auth import bearer
+from clients.loop_wake import wake_loop
 
 from .host import HostCollector
 from .process import ProcessCollector
@@ -168,12 +169,7 @@ class HeartbeatThread(threading.Thread):
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop_event.set()
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None:
-            try:
-                loop.call_soon_threadsafe(wake.set)
-            except RuntimeError:  # loop already closed
-                pass
+        wake_loop(self._loop, self._wake)
         if self is not threading.current_thread() and self.is_alive():
             self.join(timeout)
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from clients.auth import bearer
+from clients.loop_wake import wake_loop
 from clients.retry import reconnect_delays
 from monitoring.heartbeat import process_id
 from monitoring.host import HostCollector
@@ -87,12 +88,7 @@ class MonitorPoller:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None:
-            try:
-                loop.call_soon_threadsafe(wake.set)
-            except RuntimeError:  # loop already closed
-                pass
+        wake_loop(self._loop, self._wake)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
