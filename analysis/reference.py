@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,9 +109,23 @@ class Reference:
 
     # -- storage -------------------------------------------------------------------------------
     def save(self, folder: Path) -> Path:
+        """Write ``arrays.npz`` then ``reference.json`` into ``folder``, each by an atomic rename:
+        a worker or page loading the reference meanwhile reads whole files, never half of one."""
         folder.mkdir(parents=True, exist_ok=True)
+        arrays_tmp = folder / "arrays.npz.tmp"
+        with open(arrays_tmp, "wb") as out:
+            self._save_arrays(out)
+        os.replace(arrays_tmp, folder / "arrays.npz")
+        meta = {"format": FORMAT_VERSION, "name": self.name, "source": self.source, "fps": self.fps,
+                "frames": len(self.frames), "view": self.view, "reps": [r.to_dict() for r in self.reps]}
+        meta_tmp = folder / "reference.json.tmp"
+        meta_tmp.write_text(json.dumps(meta, indent=2))
+        os.replace(meta_tmp, folder / "reference.json")
+        return folder
+
+    def _save_arrays(self, out) -> None:
         np.savez_compressed(
-            folder / "arrays.npz",
+            out,
             seq=np.array([f.index for f in self.frames], np.int64),
             capture_time_ns=np.array([f.capture_time_ns for f in self.frames], np.int64),
             landmarks=np.stack([f.pose.landmarks for f in self.frames]).astype(np.float32),
@@ -119,10 +134,6 @@ class Reference:
             angles=np.stack([f.angles for f in self.frames]).astype(np.float32),
             hip_height=np.array([f.hip_height for f in self.frames], np.float32),
         )
-        meta = {"format": FORMAT_VERSION, "name": self.name, "source": self.source, "fps": self.fps,
-                "frames": len(self.frames), "view": self.view, "reps": [r.to_dict() for r in self.reps]}
-        (folder / "reference.json").write_text(json.dumps(meta, indent=2))
-        return folder
 
     @classmethod
     def load(cls, folder: Path) -> "Reference":

@@ -18,6 +18,7 @@ import streamlit as st  # noqa: E402
 from analysis.fusion import fuse  # noqa: E402
 from analysis.paths import DEFAULT_REFERENCE_NAME  # noqa: E402
 from analysis.reference import ReferenceLibrary  # noqa: E402
+from streamlit_app.charts import line_chart  # noqa: E402
 from streamlit_app.coach_view import (  # noqa: E402
     active_faults, fault_line, history_rows, trend_frame,
 )
@@ -35,15 +36,20 @@ VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm", "m4v"]
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def reference_angles(name: str) -> dict[int, dict[str, float]] | None:
-    """Reference seq -> joint angles (degrees) for the trend chart; None if it cannot be loaded."""
-    try:
-        ref = ReferenceLibrary().load(name)
-    except (FileNotFoundError, ValueError):
-        return None
+def _reference_angles(name: str) -> dict[int, dict[str, float]]:
     from analysis.angles import ANGLE_NAMES
 
+    ref = ReferenceLibrary().load(name)
     return {f.index: dict(zip(ANGLE_NAMES, map(float, f.angles))) for f in ref.frames}
+
+
+def reference_angles(name: str) -> dict[int, dict[str, float]] | None:
+    """Reference seq -> joint angles (degrees) for the trend chart; None if it cannot be loaded
+    yet. A failure is not cached: the worker may still be building the default reference."""
+    try:
+        return _reference_angles(name)
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def render_reference_controls(poller: HubPoller, hub_url: str) -> None:
@@ -91,7 +97,7 @@ def build_reference(lib: ReferenceLibrary, video, name: str) -> None:
     bar.progress(1.0, text="Done")
     st.success(f"Reference {name!r}: {len(ref.reps)} rep(s) in {len(ref.frames)} frames with a pose "
                f"({ref.view or 'unknown'} view). Choose it above to score against it.")
-    reference_angles.clear()
+    _reference_angles.clear()
 
 
 def render_camera(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
@@ -137,12 +143,33 @@ def render_camera(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
             st.markdown(fault_line(f))
         if live is not None and live.status == "open" and live.reps_detail and not faults:
             st.markdown(":material/check_circle: No fault on the last rep.")
-        chart = trend_frame(poller.trend(cam.camera_id), reference_angles(reference) or {})
-        if len(chart) >= 2:
-            chart = chart.set_index("t")
-            st.line_chart(chart[["knee", "ref knee", "hip", "ref hip"]], height=180,
-                          x_label="seconds", y_label="degrees")
-            st.line_chart(chart[["score"]], height=120, x_label="seconds", y_label="score")
+
+
+def render_trend(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
+    chart = trend_frame(poller.trend(cam.camera_id), reference_angles(reference) or {})
+    if len(chart) < 2:
+        return
+    chart = chart.set_index("t")
+    st.markdown(f"**{cam.camera_id}**: knee and hip against the reference, and the score")
+    line_chart(chart[["knee", "ref knee", "hip", "ref hip"]], height=180, x_title="seconds", y_title="degrees")
+    line_chart(chart[["score"]], height=120, x_title="seconds", y_title="score")
+
+
+def render_trends_and_fusion(poller: HubPoller, reference: str, columns: int) -> None:
+    cameras = live_cameras(poller)
+    if not cameras:
+        return
+    columns = min(columns, len(cameras))
+    for row in rows(cameras, columns):
+        for col, cam in zip(st.columns(columns), row):
+            with col:
+                render_trend(poller, cam, reference)
+    render_fusion(poller, cameras)
+
+
+def live_cameras(poller: HubPoller) -> tuple[CameraStatus, ...]:
+    """The online cameras, or every known camera when none is online."""
+    return tuple(c for c in poller.cameras() if c.online) or poller.cameras()
 
 
 def render_fusion(poller: HubPoller, cameras: tuple[CameraStatus, ...]) -> None:
@@ -173,7 +200,7 @@ def render_live_coach(poller: HubPoller, reference: str, columns: int) -> None:
     message = connection_message(conn)
     if message:
         (st.error if conn.state is LinkState.UNREACHABLE else st.info)(message, icon=":material/link_off:")
-    cameras = tuple(c for c in poller.cameras() if c.online) or poller.cameras()
+    cameras = live_cameras(poller)
     if not cameras:
         if conn.connected:
             st.info("The hub is up but no camera has sent a frame yet.")
@@ -183,7 +210,6 @@ def render_live_coach(poller: HubPoller, reference: str, columns: int) -> None:
         for col, cam in zip(st.columns(columns), row):
             with col:
                 render_camera(poller, cam, reference)
-    render_fusion(poller, cameras)
 
 
 def render_history(poller: HubPoller) -> None:
@@ -206,6 +232,10 @@ def render_coach_page() -> None:
     render_reference_controls(poller, settings.hub_url)
     reference = poller.reference() or DEFAULT_REFERENCE_NAME
     st.fragment(render_live_coach, run_every=settings.refresh_s)(poller, reference, settings.grid_columns)
+    # A trend read at a glance needs no 10 Hz, and at the live rate four charts kept Streamlit's
+    # script thread busy most of the time (py-spy), so its "running" status never cleared.
+    st.fragment(render_trends_and_fusion, run_every=settings.chart_refresh_s)(
+        poller, reference, settings.grid_columns)
     st.fragment(render_history, run_every=2.0)(poller)
 
 

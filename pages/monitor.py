@@ -12,6 +12,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from streamlit_app.charts import line_chart  # noqa: E402
 from streamlit_app.models import LinkState  # noqa: E402
 from streamlit_app.monitor_poller import CHARTS, MonitorPoller  # noqa: E402
 from streamlit_app.monitor_render import (  # noqa: E402
@@ -56,9 +57,7 @@ def render_charts(poller: MonitorPoller) -> None:
                 if frame.empty or not len(frame.columns):
                     st.caption("no data yet")
                 else:
-                    # Altair reads "a:b" as field a of type b: process ids (role:host:name) need
-                    # another separator.
-                    st.line_chart(frame.rename(columns=lambda c: c.replace(":", " · ")), height=200)
+                    line_chart(frame, x_title="time", y_title=title, height=200)
 
 
 def render_alerts(poller: MonitorPoller) -> None:

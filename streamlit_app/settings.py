@@ -25,6 +25,11 @@ class DashboardSettings(BaseSettings):
     refresh_s: float = Field(
         0.1, ge=0.05, le=10.0, description="How often the live area of a page reruns, in seconds."
     )
+    chart_refresh_s: float = Field(
+        1.0, ge=0.2, le=60.0,
+        description="How often a page's charts rerun, in seconds (slower than refresh_s: a chart costs "
+                    "several times an image and a few numbers to draw).",
+    )
     cameras_refresh_s: float = Field(
         0.5, ge=0.1, le=10.0, description="How often the poller re-reads GET /api/v1/cameras, in seconds."
     )

@@ -105,6 +105,15 @@ def test_reference_library_round_trip(reference_library, default_reference, clip
         reference_library.load("missing")
 
 
+def test_saving_over_a_reference_leaves_whole_files_only(tmp_path, clip_poses):
+    ref = build_from_poses("again", "cached", *clip_poses(DEFAULT_REFERENCE_CLIP))
+    ref.save(tmp_path)
+    ref.save(tmp_path)  # a rebuild replaces the files in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arrays.npz", "reference.json"]
+    loaded = type(ref).load(tmp_path)
+    assert len(loaded.frames) == len(ref.frames) and len(loaded.reps) == len(ref.reps)
+
+
 def test_cli_reps_json(reference_library):
     """The offline CLI runs real pose on a real clip through ``PoseAnalyzer.process``."""
     env = {**os.environ, "FORMSYNC_REFERENCE_DIR": str(reference_library.root)}
