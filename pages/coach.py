@@ -126,7 +126,9 @@ def render_camera(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
                 st.caption(f"reference {reference} · frame {a.reference_seq}, same phase")
             else:
                 st.caption("The reference frame appears here once a pose is scored.")
-        score, reps, phase, attention, latency = st.columns(5)
+        # Two rows of metrics: five in a row cut values short ("bo…") in a two-camera layout.
+        score, reps, phase = st.columns(3)
+        attention, latency, _ = st.columns(3)
         score.metric("Score", "–" if a.score is None else f"{a.score:.0f}",
                      help="Similarity of this frame to the reference at the same phase, 0-100.")
         reps.metric("Reps", a.rep.count)
