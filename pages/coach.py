@@ -7,6 +7,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 # `streamlit run streamlit_app/app.py` puts only streamlit_app/ on sys.path, not the repo root.
 _ROOT = str(Path(__file__).resolve().parent.parent)
@@ -161,17 +162,22 @@ def render_trends_and_fusion(poller: HubPoller, reference: str, columns: int) ->
     cameras = live_cameras(poller)
     if not cameras:
         return
-    columns = min(columns, len(cameras))
-    for row in rows(cameras, columns):
-        for col, cam in zip(st.columns(columns), row):
-            with col:
-                render_trend(poller, cam, reference)
+    in_grid(cameras, columns, lambda cam: render_trend(poller, cam, reference))
     render_fusion(poller, cameras)
 
 
 def live_cameras(poller: HubPoller) -> tuple[CameraStatus, ...]:
     """The online cameras, or every known camera when none is online."""
     return tuple(c for c in poller.cameras() if c.online) or poller.cameras()
+
+
+def in_grid(cameras: tuple[CameraStatus, ...], columns: int, render: Callable[[CameraStatus], None]) -> None:
+    """``render`` each camera in a column, at most ``columns`` to a row."""
+    columns = min(columns, len(cameras))
+    for row in rows(cameras, columns):
+        for col, cam in zip(st.columns(columns), row):
+            with col:
+                render(cam)
 
 
 def render_fusion(poller: HubPoller, cameras: tuple[CameraStatus, ...]) -> None:
@@ -207,11 +213,7 @@ def render_live_coach(poller: HubPoller, reference: str, columns: int) -> None:
         if conn.connected:
             st.info("The hub is up but no camera has sent a frame yet.")
         return
-    columns = min(columns, len(cameras))
-    for row in rows(cameras, columns):
-        for col, cam in zip(st.columns(columns), row):
-            with col:
-                render_camera(poller, cam, reference)
+    in_grid(cameras, columns, lambda cam: render_camera(poller, cam, reference))
 
 
 def render_history(poller: HubPoller) -> None:
