@@ -135,7 +135,7 @@ def render_camera(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
         reps.metric("Reps", a.rep.count)
         phase.metric("Phase", a.rep.phase)
         attention.metric("Attention", format_attention(a.gaze),
-                         help="Share of the last 10 s the gaze was on target (arrow on the face: green on "
+                         help="Share of the last 10 s the gaze was on target (– when no face was seen in that time; arrow on the face: green on "
                               "target, orange off); calibrate on the Gaze page.")
         latency.metric("Latency", format_ms(a.latency_ms),
                        help=f"Capture to result at the hub; {a.skipped_frames} frames skipped to stay current.")

@@ -17,7 +17,10 @@
     ear             mean eye aspect ratio of both eyes (``blink``), or None
     eyes_closed     bool; blink: True on the frame a blink ended; blinks: count since start
     on_target       bool (False without a face), or None before any frame
-    attention       % of on-target time over the last ``window_s`` seconds (``attention``), or None
+    attention       % of on-target time over the last ``window_s`` seconds (``attention``); None before
+                    two frames, and None when no face was seen in the whole window: a camera that
+                    never sees the face (a side view in profile) knows nothing of the gaze, which is
+                    not the same as a person looking away (0 %)
     target          {"yaw", "pitch", "cone_deg", "calibrated"}
     calibration     {"state": idle|running|done|failed, "progress" 0..1, "request_id", "message"}
     processing_ms   wall time of this call
@@ -100,6 +103,7 @@ class GazeAnalyzer:
         self.settings = settings or GazeSettings()
         self._estimator = estimator
         self.attention = AttentionWindow(self.settings.window_s)
+        self.face_seen = AttentionWindow(self.settings.window_s)  # share of the window with a face
         self.blinks = BlinkDetector(self.settings.closed_ear)
         self.calibrator = Calibrator()
         self.set_summary = GazeSetSummary()
@@ -166,7 +170,8 @@ class GazeAnalyzer:
                                                   self._was_on, DEFAULT_HYSTERESIS_DEG)
         self._was_on = hit
         self.attention.add(capture_time_ns, hit)
-        share = self.attention.share()
+        self.face_seen.add(capture_time_ns, face is not None)
+        share = self.attention.share() if face is not None or self.face_seen.share() else None
         was_running = self.calibrator.running
         status = self.calibrator.update(capture_time_ns, direction)
         if was_running and status.state == "done":

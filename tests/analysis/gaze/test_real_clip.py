@@ -127,3 +127,20 @@ def test_cli_prints_per_frame_json():
     assert sum(f["face_found"] for f in data["frames"]) >= 280
     assert sum(s["frames"] for s in data["segments"]) == 295
     assert data["summary"]["frames"] == 295 and 0 <= data["summary"]["attention_pct"] <= 100
+
+
+def test_attention_is_unknown_once_no_face_was_seen_in_the_whole_window(gaze_frames):
+    """Looking away (no face for part of the window) lowers attention; a camera that has seen no
+    face for a whole window (a profile view) reports no attention at all, not 0 %."""
+    from analysis.gaze.analyzer import GazeSettings
+
+    blank = np.zeros_like(gaze_frames[0][0])
+    with GazeAnalyzer("laptop", GazeSettings(window_s=1.0)) as analyzer:
+        seen = [analyzer.analyze(f, seq=s, capture_time_ns=t) for f, t, s in gaze_frames[:30]]
+        t_end, seq = gaze_frames[29][1], gaze_frames[29][2]
+        away = [analyzer.analyze(blank, seq=seq + k, capture_time_ns=t_end + k * 33_333_333) for k in range(1, 61)]
+    assert seen[-1]["attention"] == 100.0
+    assert not any(r["face_found"] for r in away)
+    partly = away[14]  # 0.5 s after the face left: half the window still had it on target
+    assert 0 < partly["attention"] < 100
+    assert away[-1]["attention"] is None  # 2 s later: nothing in the 1 s window had a face
