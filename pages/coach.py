@@ -135,8 +135,9 @@ def render_camera(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
         reps.metric("Reps", a.rep.count)
         phase.metric("Phase", a.rep.phase)
         attention.metric("Attention", format_attention(a.gaze),
-                         help="Share of the last 10 s the gaze was on target (– when no face was seen in that time; arrow on the face: green on "
-                              "target, orange off); calibrate on the Gaze page.")
+                         help="Share of the last 10 s the gaze was on target, – when no face was seen in "
+                              "that time (arrow on the face: green on target, orange off); calibrate on "
+                              "the Gaze page.")
         latency.metric("Latency", format_ms(a.latency_ms),
                        help=f"Capture to result at the hub; {a.skipped_frames} frames skipped to stay current.")
         if a.rep.rep_scores:
@@ -154,7 +155,8 @@ def render_trend(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
         return
     chart = chart.set_index("t")
     st.markdown(f"**{cam.camera_id}**: knee and hip against the reference, and the score")
-    line_chart(chart[["knee", "ref knee", "hip", "ref hip"]], height=180, x_title="seconds", y_title="degrees")
+    line_chart(chart[["knee", "ref knee", "hip", "ref hip"]], height=180, x_title="seconds",
+               y_title="degrees")
     line_chart(chart[["score"]], height=120, x_title="seconds", y_title="score")
 
 

@@ -138,7 +138,8 @@ def test_attention_is_unknown_once_no_face_was_seen_in_the_whole_window(gaze_fra
     with GazeAnalyzer("laptop", GazeSettings(window_s=1.0)) as analyzer:
         seen = [analyzer.analyze(f, seq=s, capture_time_ns=t) for f, t, s in gaze_frames[:30]]
         t_end, seq = gaze_frames[29][1], gaze_frames[29][2]
-        away = [analyzer.analyze(blank, seq=seq + k, capture_time_ns=t_end + k * 33_333_333) for k in range(1, 61)]
+        away = [analyzer.analyze(blank, seq=seq + k, capture_time_ns=t_end + k * 33_333_333)
+                for k in range(1, 61)]
     assert seen[-1]["attention"] == 100.0
     assert not any(r["face_found"] for r in away)
     partly = away[14]  # 0.5 s after the face left: half the window still had it on target
