@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.support import SQUAT_DIR, RunningHub, squat_clip  # noqa: F401  (re-exported for tests)
+from tests.support import jpeg, read_clip
 
 
 def pytest_configure(config):
@@ -25,22 +26,7 @@ def hub():
 @pytest.fixture(scope="session")
 def clip_jpegs() -> list[bytes]:
     """A few real JPEG frames (640 px wide) cut from a squat clip."""
-    path = squat_clip("front_barbell_gymvision.mp4")
-    if not path.exists():
-        pytest.skip(f"shared footage not found at {path}")
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    try:
-        while len(out) < 10:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
-            out.append(buf.tobytes())
-    finally:
-        cap.release()
-    assert out, "could not read frames from the clip"
-    return out
+    return [jpeg(image) for image in read_clip("front_barbell_gymvision.mp4", 10)]
 
 
 def synthetic_jpeg(value: int = 0, size=(48, 64)) -> bytes:

@@ -25,6 +25,36 @@ def squat_clip(name: str) -> Path:
     return SQUAT_DIR / name
 
 
+def read_clip(name: str, count: int, width: int | None = None) -> list:
+    """The first ``count`` BGR frames of squat clip ``name`` (``analysis.video.frames``), scaled to
+    ``width`` px wide when given. Skips the test without the shared footage; fails if the clip is
+    shorter."""
+    import itertools
+
+    import cv2
+    import pytest
+
+    from analysis.video import frames
+
+    path = squat_clip(name)
+    if not path.exists():
+        pytest.skip(f"shared footage not found at {path}")
+    out = []
+    for image, _, _ in itertools.islice(frames(path), count):
+        if width is not None:
+            h, w = image.shape[:2]
+            image = cv2.resize(image, (width, round(h * width / w)))
+        out.append(image)
+    assert len(out) == count, f"could not read {count} frames from {path}"
+    return out
+
+
+def jpeg(image, quality: int = 80) -> bytes:
+    import cv2
+
+    return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

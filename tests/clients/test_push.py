@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 
-import cv2
 import httpx
 import numpy as np
 import pytest
@@ -14,27 +13,13 @@ import pytest
 from clients.camera import CameraWorker
 from clients.config import CameraConfig, ClientConfig
 from clients.push import PushSource
-from tests.support import RunningHub, squat_clip, wait_until
+from tests.support import RunningHub, read_clip, wait_until
 
 
 @pytest.fixture(scope="module")
 def clip_images() -> list[np.ndarray]:
     """Thirty real BGR frames (480 px wide) from a squat clip."""
-    path = squat_clip("side_bodyweight_intellifit1.mp4")
-    if not path.exists():
-        pytest.skip(f"shared footage not found at {path}")
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    try:
-        while len(out) < 30:
-            ok, image = cap.read()
-            if not ok:
-                break
-            out.append(cv2.resize(image, (480, round(image.shape[0] * 480 / image.shape[1]))))
-    finally:
-        cap.release()
-    assert len(out) == 30
-    return out
+    return read_clip("side_bodyweight_intellifit1.mp4", 30, width=480)
 
 
 class StepClock:

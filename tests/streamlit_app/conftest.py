@@ -6,10 +6,10 @@ import json
 import time
 import urllib.request
 
-import cv2
 import pytest
 
-from tests.support import squat_clip
+from tests.support import jpeg, read_clip
+
 
 @pytest.fixture(autouse=True)
 def _stop_monitor_pollers():
@@ -25,23 +25,7 @@ CLIPS = {"side": "side_bodyweight_intellifit1.mp4", "front": "front_barbell_gymv
 
 def cut_jpegs(name: str, count: int, width: int = 480) -> list[bytes]:
     """The first ``count`` frames of a clip, scaled to ``width`` px and JPEG-encoded."""
-    path = squat_clip(name)
-    if not path.exists():
-        pytest.skip(f"shared footage not found at {path}")
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    try:
-        while len(out) < count:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            h, w = frame.shape[:2]
-            frame = cv2.resize(frame, (width, round(h * width / w)))
-            out.append(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes())
-    finally:
-        cap.release()
-    assert len(out) == count, f"could not read {count} frames from {path}"
-    return out
+    return [jpeg(image) for image in read_clip(name, count, width)]
 
 
 @pytest.fixture(scope="session")

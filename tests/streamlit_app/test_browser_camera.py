@@ -8,35 +8,20 @@ import threading
 import time
 
 import av
-import cv2
 import httpx
 import numpy as np
 import pytest
 
 from streamlit_app.browser_camera import PREFIX, BrowserCamera, camera_id_for
 from streamlit_app.models import AnalysisView
-from tests.support import RunningHub, squat_clip, wait_until
+from tests.support import RunningHub, read_clip, wait_until
 
 
 @pytest.fixture(scope="module")
 def clip_frames() -> list[av.VideoFrame]:
     """Twenty real frames (480 px wide) of a squat clip as the video frames the browser sends."""
-    path = squat_clip("side_bodyweight_intellifit1.mp4")
-    if not path.exists():
-        pytest.skip(f"shared footage not found at {path}")
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    try:
-        while len(out) < 20:
-            ok, image = cap.read()
-            if not ok:
-                break
-            image = cv2.resize(image, (480, round(image.shape[0] * 480 / image.shape[1])))
-            out.append(av.VideoFrame.from_ndarray(image, format="bgr24"))
-    finally:
-        cap.release()
-    assert len(out) == 20
-    return out
+    return [av.VideoFrame.from_ndarray(image, format="bgr24")
+            for image in read_clip("side_bodyweight_intellifit1.mp4", 20, width=480)]
 
 
 @pytest.fixture(scope="module")
