@@ -1,7 +1,15 @@
 """Set summaries: the live (open) set per camera in memory, closed sets in the embedded SQLite db.
 
 A closed set that cannot be written (disk full, database locked) stays in memory and is written
-on the next save or read; nothing a worker sent is lost while the hub runs.
+on the next save or by the hub's retry (``server/recovery.py``); nothing a worker sent is lost
+while the hub runs.
+
+Readers never wait on a writer. What lives in memory (live sets, unsaved sets, the last error)
+is published as immutable snapshots swapped under a lock that is never held across I/O, so
+``live``, ``unsaved`` and ``last_error`` are safe on the event loop. SQLite writes are serialised
+by a second lock that only writer threads take; reads of the database use their own connection
+per thread, and WAL journaling lets them proceed while a write (or another process's lock) is in
+progress.
 """
 
 from __future__ import annotations
@@ -10,8 +18,10 @@ import json
 import logging
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 
 log = logging.getLogger("formsync.hub.sets")
 
@@ -25,104 +35,155 @@ CREATE TABLE IF NOT EXISTS sets (
 );
 CREATE INDEX IF NOT EXISTS sets_by_end ON sets (ended_at_ns DESC);
 """
+_EMPTY: Mapping[str, dict] = MappingProxyType({})
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class SetStore:
-    """Thread-safe; every method blocks on SQLite, so call it from a thread (plain ``def`` routes).
+    """Thread-safe. ``put``, ``retry``, ``list``, ``get`` and ``close`` touch SQLite: call them
+    from a thread (plain ``def`` routes, ``run_in_threadpool``). ``live``, ``unsaved`` and
+    ``last_error`` read memory only and never block.
 
     Args:
         path: SQLite file (its folder is created); ``":memory:"`` for a throwaway store.
-        timeout_s: how long to wait for a lock held by another connection before giving up.
+        timeout_s: how long a write waits for a lock held by another connection before giving up
+            (the set then stays in memory, see the module docstring).
     Raises sqlite3.Error at construction when the file cannot be opened at all.
     """
 
     def __init__(self, path: str | Path, timeout_s: float = 2.0) -> None:
-        if str(path) != ":memory:":
+        self._path = str(path)
+        self._memory = self._path == ":memory:"
+        if not self._memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), timeout=timeout_s, check_same_thread=False, isolation_level=None)
+        self._timeout_s = timeout_s
+        self._db = self._connect()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
-        self._live: dict[str, dict] = {}
-        self._unsaved: dict[str, dict] = {}
+        self._write_lock = threading.Lock()  # held across SQLite writes; never taken on the event loop
+        self._state_lock = threading.Lock()  # only swaps the snapshots below; never held across I/O
+        self._readers = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._live: Mapping[str, dict] = _EMPTY
+        self._unsaved: Mapping[str, dict] = _EMPTY
         self._last_error: str | None = None
+        self._closed = False
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self._path, timeout=self._timeout_s, check_same_thread=False,
+                               isolation_level=None)
 
     def put(self, camera_id: str, body: dict) -> tuple[dict, str | None]:
         """Record a set (``SetIn`` dump). Open sets only replace the camera's live set; closed ones
-        are written. Returns (stored set with camera_id and saved_at, error text or None)."""
+        are written. Returns (stored set with camera_id and saved_at, error text or None).
+
+        A set's updates may arrive again (a worker retrying after a lost answer): an open body for
+        a set already closed here is ignored and the closed one returned."""
         item = {**body, "camera_id": camera_id, "saved_at": None}
-        with self._lock:
-            self._live[camera_id] = item
-            if body["status"] != "closed":
-                return item, None
-            item["saved_at"] = _now_iso()
-            self._unsaved[item["set_id"]] = item
-            return item, self._flush()
+        closed = body["status"] == "closed"
+        with self._state_lock:
+            current = self._live.get(camera_id)
+            if not closed and current is not None and current["set_id"] == body["set_id"] \
+                    and current["status"] == "closed":
+                return current, None
+            if closed:
+                item["saved_at"] = _now_iso()
+                self._unsaved = MappingProxyType({**self._unsaved, item["set_id"]: item})
+            self._live = MappingProxyType({**self._live, camera_id: item})
+        return item, (self._flush() if closed else None)
 
     def _flush(self) -> str | None:
-        """Write every unsaved closed set; the lock is held. Returns the error, if any."""
-        try:
-            with self._db:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO sets (set_id, camera_id, ended_at_ns, saved_at, body) VALUES (?,?,?,?,?)",
-                    [(s["set_id"], s["camera_id"], s["ended_at_ns"], s["saved_at"], json.dumps(s))
-                     for s in self._unsaved.values()])
-        except sqlite3.Error as exc:
-            log.warning("could not save %d set(s), keeping them in memory: %s", len(self._unsaved), exc)
-            self._last_error = f"{type(exc).__name__}: {exc}"
-            return self._last_error
-        self._unsaved.clear()
-        self._last_error = None
+        """Write every unsaved closed set (in a writer thread). Returns the error, if any."""
+        with self._write_lock:
+            pending = self._unsaved
+            if not pending:
+                return None
+            try:
+                with self._db:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO sets (set_id, camera_id, ended_at_ns, saved_at, body) "
+                        "VALUES (?,?,?,?,?)",
+                        [(s["set_id"], s["camera_id"], s["ended_at_ns"], s["saved_at"], json.dumps(s))
+                         for s in pending.values()])
+            except sqlite3.Error as exc:
+                log.warning("could not save %d set(s), keeping them in memory: %s", len(pending), exc)
+                error = f"{type(exc).__name__}: {exc}"
+                with self._state_lock:
+                    self._last_error = error
+                return error
+            with self._state_lock:
+                # A set updated while this write ran stays unsaved: the newer body is not on disk.
+                left = {k: v for k, v in self._unsaved.items() if pending.get(k) is not v}
+                self._unsaved = MappingProxyType(left) if left else _EMPTY
+                self._last_error = None
         return None
 
     @property
     def unsaved(self) -> int:
-        with self._lock:
-            return len(self._unsaved)
+        """Closed sets held in memory because the database refused them (or is being written)."""
+        return len(self._unsaved)
 
     @property
     def last_error(self) -> str | None:
         """Why the last write failed while sets are still unsaved (e.g. ``OperationalError: database
         or disk is full``); None once everything is written."""
-        with self._lock:
-            return self._last_error if self._unsaved else None
+        error = self._last_error
+        return error if self._unsaved else None
 
     def retry(self) -> str | None:
         """Write the sets held in memory, if any; returns the error, or None once all are saved."""
-        with self._lock:
-            return self._flush() if self._unsaved else None
+        return self._flush() if self._unsaved else None
 
     def live(self, camera_id: str) -> dict | None:
-        with self._lock:
-            return self._live.get(camera_id)
+        """The camera's live set (open, or its last closed one); None before its first."""
+        return self._live.get(camera_id)
+
+    def _reader(self) -> sqlite3.Connection:
+        if self._memory:  # one in-memory database per connection: share the writer's
+            return self._db
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = self._readers.conn = self._connect()
+            with self._state_lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    def _query(self, sql: str, args: list) -> list[tuple]:
+        if self._memory:
+            with self._write_lock:
+                return self._db.execute(sql, args).fetchall()
+        return self._reader().execute(sql, args).fetchall()
 
     def list(self, limit: int = 50, camera_id: str | None = None) -> list[dict]:
-        """Closed sets, newest end first (unsaved ones included)."""
-        with self._lock:
-            if self._unsaved:
-                self._flush()
-            sql, args = "SELECT body FROM sets", []
-            if camera_id is not None:
-                sql, args = sql + " WHERE camera_id = ?", [camera_id]
-            rows = self._db.execute(sql + " ORDER BY ended_at_ns DESC LIMIT ?", [*args, limit]).fetchall()
-            found = [json.loads(r[0]) for r in rows]
-            pending = [s for s in self._unsaved.values() if camera_id in (None, s["camera_id"])]
+        """Closed sets, newest end first (unsaved ones included, from memory)."""
+        pending = [s for s in self._unsaved.values() if camera_id in (None, s["camera_id"])]
+        sql, args = "SELECT body FROM sets", []
+        if camera_id is not None:
+            sql, args = sql + " WHERE camera_id = ?", [camera_id]
+        rows = self._query(sql + " ORDER BY ended_at_ns DESC LIMIT ?", [*args, limit])
+        found = [json.loads(r[0]) for r in rows]
         merged = {s["set_id"]: s for s in found + pending}
         return sorted(merged.values(), key=lambda s: s["ended_at_ns"], reverse=True)[:limit]
 
     def get(self, set_id: str) -> dict | None:
-        with self._lock:
-            if set_id in self._unsaved:
-                return self._unsaved[set_id]
-            row = self._db.execute("SELECT body FROM sets WHERE set_id = ?", [set_id]).fetchone()
-        return None if row is None else json.loads(row[0])
+        pending = self._unsaved.get(set_id)
+        if pending is not None:
+            return pending
+        rows = self._query("SELECT body FROM sets WHERE set_id = ?", [set_id])
+        return json.loads(rows[0][0]) if rows else None
 
     def close(self) -> None:
-        with self._lock:
-            if self._unsaved:
-                self._flush()
+        """Write what is unsaved (once more) and close every connection."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._unsaved:
+            self._flush()
+        with self._write_lock, self._state_lock:
+            for conn in self._reader_conns:
+                conn.close()
+            self._reader_conns.clear()
             self._db.close()

@@ -1,4 +1,6 @@
 import sqlite3
+import threading
+import time
 import uuid
 
 import httpx
@@ -94,3 +96,47 @@ def test_locked_database_keeps_the_set_and_saves_it_later(tmp_path):
     reopened = SetStore(path)
     assert {s["set_id"] for s in reopened.list()} == {body["set_id"], second["set_id"]}
     reopened.close()
+
+
+def test_readers_never_wait_on_a_write_held_up_by_the_database_lock(tmp_path):
+    path = tmp_path / "hub.db"
+    store = SetStore(path, timeout_s=2.0)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    body = a_set()
+    answer: list = []
+    writer = threading.Thread(target=lambda: answer.append(store.put("side", body)), name="set-writer")
+    try:
+        writer.start()
+        slowest, calls, seen = 0.0, 0, False
+        # The writer waits out its 2 s busy timeout meanwhile; every read answers from memory.
+        while writer.is_alive():
+            t0 = time.perf_counter()
+            live, unsaved, listed = store.live("side"), store.unsaved, store.list()
+            store.last_error  # noqa: B018  (a property read is the call under test)
+            slowest = max(slowest, time.perf_counter() - t0)
+            calls += 1
+            seen |= live is not None and live["set_id"] == body["set_id"] and unsaved == 1 \
+                and [s["set_id"] for s in listed] == [body["set_id"]]
+            threading.Event().wait(0.01)
+    finally:
+        writer.join(10)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert calls >= 20 and slowest < 0.2, (calls, slowest)
+    assert seen  # the set was readable while its write waited
+    assert answer[0][1] is not None and "locked" in answer[0][1] and store.last_error == answer[0][1]
+    assert store.retry() is None and store.unsaved == 0 and store.last_error is None
+    store.close()
+
+
+def test_an_open_update_arriving_after_its_set_closed_does_not_reopen_it(hub):
+    body = a_set(status="open", reps=1)
+    closed = {**a_set(reps=2), "set_id": body["set_id"]}
+    with httpx.Client(base_url=hub.url) as http:
+        http.put("/api/v1/cameras/side/set", json=body).raise_for_status()
+        http.put("/api/v1/cameras/side/set", json=closed).raise_for_status()
+        late = http.put("/api/v1/cameras/side/set", json=body).json()  # a retried, older update
+        assert late["status"] == "closed" and late["reps"] == 2
+        assert http.get("/api/v1/cameras/side/set").json()["status"] == "closed"
+        assert [s["reps"] for s in http.get("/api/v1/sets").json()["sets"]] == [2]
