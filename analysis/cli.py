@@ -2,7 +2,7 @@
 
     python -m analysis reps VIDEO [--json] [--reference NAME]
     python -m analysis gaze VIDEO [--json] [--pose] [--calibrate-at SECONDS]
-    python -m analysis evaluate [--json]
+    python -m analysis evaluate [--json] [--split dev|test|all] [--clips] [--jobs N] [--no-cache]
     python -m analysis reference build VIDEO --name NAME
     python -m analysis reference build-default
     python -m analysis reference list
@@ -16,7 +16,6 @@ import logging
 import sys
 from pathlib import Path
 
-from analysis.clips import CLIPS
 from analysis.gaze import offline as gaze_offline
 from analysis.offline import analyze_video
 from analysis.paths import squat_dir
@@ -45,30 +44,18 @@ def cmd_reps(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    from analysis.evaluation import report
+    from analysis.evaluation.dataset import clips_in
+    from analysis.evaluation.run import run
+
     if not squat_dir().exists():
         print(f"footage not found at {squat_dir()} (set FORMSYNC_DATA_DIR)", file=sys.stderr)
         return 2
-    ref = ReferenceLibrary(args.library).load_default()
-    rows = []
-    for clip in CLIPS:
-        s = _analyze(clip.path, ref, progress=False)
-        faults = sorted({f["name"] for f in s["faults"]})
-        rows.append({"clip": clip.path.stem, "labelled": clip.labelled, "visible": clip.visible,
-                     "counted": s["reps"], "ok": s["reps"] == clip.visible, "mean_score": s["mean_score"],
-                     "view": s["view"], "faults": faults})
-    if args.json:
-        print(json.dumps(rows))
-    else:
-        head = f"{'clip':34} {'labelled':>8} {'visible':>7} {'counted':>7} {'ok':>3} {'score':>6} {'view':8} faults"
-        print(head)
-        print("-" * len(head))
-        for r in rows:
-            score = "-" if r["mean_score"] is None else f"{r['mean_score']:.1f}"
-            print(f"{r['clip']:34} {r['labelled']:>8} {r['visible']:>7} {r['counted']:>7} "
-                  f"{'yes' if r['ok'] else 'NO':>3} {score:>6} {str(r['view']):8} {', '.join(r['faults']) or '-'}")
-        print(f"\n{sum(r['ok'] for r in rows)}/{len(rows)} clips counted right (against the visible count; "
-              "see analysis/clips.py for why WorkoutTracker markers differ)")
-    return 0 if all(r["ok"] for r in rows) else 1
+    clips = clips_in(args.split)
+    records = run(clips, jobs=args.jobs, use_cache=not args.no_cache, library_root=args.library,
+                  progress=not args.json)
+    print(report.to_json(records) if args.json else report.text(records, per_clip=args.clips))
+    return 0
 
 
 def cmd_reference(args) -> int:
@@ -96,8 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reference", help="reference name (default: the default reference, built if missing)")
     r.add_argument("--no-reference", action="store_true", help="count reps and faults only, no scores")
     r.set_defaults(func=cmd_reps)
-    e = sub.add_parser("evaluate", help="run over the labelled clips and print a table")
-    e.add_argument("--json", action="store_true")
+    e = sub.add_parser("evaluate", help="faults, rep counts and scores against the labelled clips")
+    e.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    e.add_argument("--split", choices=("dev", "test", "all"), default="all",
+                   help="clips to run (figures are printed per split either way; default all)")
+    e.add_argument("--clips", action="store_true", help="also print a line per clip")
+    e.add_argument("--jobs", type=int, default=None, help="processes (default: one per core)")
+    e.add_argument("--no-cache", action="store_true",
+                   help="run MediaPipe on every frame instead of replaying cached poses (var/pose-cache)")
     e.set_defaults(func=cmd_evaluate)
     ref = sub.add_parser("reference", help="manage the reference library")
     rs = ref.add_subparsers(dest="ref_cmd", required=True)

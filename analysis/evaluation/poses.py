@@ -1,0 +1,104 @@
+"""MediaPipe poses of a whole clip, extracted once and cached on disk.
+
+Pose inference is the slow part of the offline path (~20-30 ms a frame on one core); everything
+after it (``PoseAnalyzer.update``) is deterministic and cheap. The evaluation therefore extracts each
+clip's poses once with the live estimator's settings (``PoseEstimator(max_width=640)``, video mode)
+and replays them through the very same ``update`` path. A cache entry is keyed by the clip's content
+hash, the MediaPipe version and the analysis width, so a changed clip or library is re-extracted.
+
+Cache folder: ``$FORMSYNC_POSE_CACHE`` or ``<repo>/var/pose-cache``. One ``<key>.npz`` per clip:
+    found (T,) bool, landmarks (T, 33, 4) float32, world_landmarks (T, 33, 4) float32 (NaN where no
+    pose), image_size (2,) int32 (width, height), fps () float64.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from analysis.paths import REPO_ROOT
+from analysis.pose import PoseFrame
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("FORMSYNC_POSE_CACHE", REPO_ROOT / "var" / "pose-cache"))
+
+
+@dataclass(frozen=True)
+class ClipPoses:
+    """Poses of every frame of one clip: ``poses[seq]`` is a ``PoseFrame`` or None; fps of the clip."""
+
+    fps: float
+    poses: list[PoseFrame | None]
+
+    def __len__(self) -> int:
+        return len(self.poses)
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha1()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cache_key(path: Path, max_width: int | None) -> str:
+    import mediapipe
+
+    return f"{_file_hash(path)[:16]}-mp{mediapipe.__version__}-w{max_width or 0}"
+
+
+def extract(path: Path, max_width: int | None) -> ClipPoses:
+    """Run MediaPipe Pose over every frame of ``path`` (no cache). Raises like ``video.probe``."""
+    from analysis.pose import PoseEstimator
+    from analysis.video import frames, probe
+
+    info = probe(path)
+    with PoseEstimator(max_width=max_width) as est:
+        poses = [est.estimate(frame) for frame, _, _ in frames(path)]
+    return ClipPoses(info.fps, poses)
+
+
+def _save(poses: ClipPoses, target: Path) -> None:
+    n = len(poses.poses)
+    found = np.array([p is not None for p in poses.poses], bool)
+    lm = np.full((n, 33, 4), np.nan, np.float32)
+    wl = np.full((n, 33, 4), np.nan, np.float32)
+    size = (0, 0)
+    for i, p in enumerate(poses.poses):
+        if p is not None:
+            lm[i], wl[i], size = p.landmarks, p.world_landmarks, p.image_size
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, found=found, landmarks=lm, world_landmarks=wl,
+                        image_size=np.array(size, np.int32), fps=np.float64(poses.fps))
+    os.replace(tmp, target)
+
+
+def _load(source: Path) -> ClipPoses:
+    arr = np.load(source)
+    size = (int(arr["image_size"][0]), int(arr["image_size"][1]))
+    poses = [PoseFrame(lm, wl, size) if ok else None
+             for ok, lm, wl in zip(arr["found"], arr["landmarks"], arr["world_landmarks"])]
+    return ClipPoses(float(arr["fps"]), poses)
+
+
+def clip_poses(path: str | Path, max_width: int | None, use_cache: bool = True) -> ClipPoses:
+    """Poses of every frame of ``path``, from the cache when it holds them, else extracted (and
+    cached when ``use_cache``). Raises FileNotFoundError / ValueError for an unreadable video."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(path)
+    if not use_cache:
+        return extract(path, max_width)
+    target = cache_dir() / f"{cache_key(path, max_width)}.npz"
+    if target.exists():
+        return _load(target)
+    poses = extract(path, max_width)
+    _save(poses, target)
+    return poses
