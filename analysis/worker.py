@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import functools
 import json
 import logging
@@ -23,6 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
@@ -30,8 +30,17 @@ import cv2
 import numpy as np
 from pydantic import SecretStr
 
-from analysis.sets import VIEWS, SetTracker, fault_to_wire, set_to_wire
 from analysis.heartbeat import send_heartbeats
+from analysis.set_outbox import SetOutbox, SetSpool, default_spool_dir
+from analysis.sets import VIEWS, SetTracker, fault_to_wire, set_to_wire
+from analysis.worker_events import (
+    WORKER_EVENT_TYPES,
+    CameraStaleEvent,
+    FrameEvent,
+    GazeCalibrateEvent,
+    ReferenceEvent,
+    parse_event,
+)
 from clients.auth import WORKER_TOKEN_ENV, bearer, token_from_env
 from clients.retry import reconnect_delays
 
@@ -63,6 +72,7 @@ def to_wire(result: dict[str, Any], rep_scores: list[float]) -> dict[str, Any]:
     rep = result.get("rep")
     if rep and rep.get("score") is not None:
         rep_scores.append(float(rep["score"]))
+        del rep_scores[:-100]  # a long set must not grow the worker
     angles = {k: float(v) for k, v in (result.get("angles") or {}).items() if v is not None and v == v}
     return {
         "pose_found": bool(result.get("pose_found")),
@@ -96,7 +106,6 @@ class CameraTrack:
     rejected: int = 0
     sets: SetTracker | None = None
     last_capture_ns: int = 0
-    outbox: list[dict] = field(default_factory=list)  # set bodies not yet accepted by the hub
 
 
 class AnalysisWorker:
@@ -107,11 +116,19 @@ class AnalysisWorker:
         rest_s: pause that ends a set (``analysis.sets``), seconds of capture time.
         load_reference: name -> reference, for switching the answer sheet when the hub says so
             (``reference`` event); None ignores such events.
+        token: worker token (default: ``FORMSYNC_WORKER_TOKEN``).
+        spool_dir: where closed sets wait until the hub acknowledges them
+            (default ``analysis.set_outbox.default_spool_dir``).
+
+    Each camera's sets leave through its ``SetOutbox`` (one sender task: in order, exactly once,
+    retried through hub outages). The event follower survives anything: a malformed event is
+    counted and skipped, any other failure restarts it with backoff, and ``following`` /
+    ``follow_error`` say whether it currently follows the hub (reported in the heartbeat).
     """
 
     def __init__(self, hub_url: str, make_analyzer: Callable[[str], FrameAnalyzer], worker_id: str = "worker",
                  rest_s: float = 10.0, load_reference: Callable[[str], Any] | None = None,
-                 token: SecretStr | str | None = None) -> None:
+                 token: SecretStr | str | None = None, spool_dir: Path | None = None) -> None:
         self.hub_url = hub_url.rstrip("/")
         # Worker token (server/auth.py): default FORMSYNC_WORKER_TOKEN; sent on every request.
         self.token = token if token is not None else token_from_env(WORKER_TOKEN_ENV)
@@ -122,26 +139,84 @@ class AnalysisWorker:
         self.reference_name: str | None = None
         self.tracks: dict[str, CameraTrack] = {}
         self.connected = asyncio.Event()
+        self.spool = SetSpool(spool_dir or default_spool_dir(worker_id, self.hub_url))
+        self.outboxes: dict[str, SetOutbox] = {}
+        self.following = False
+        self.follow_error: str | None = None
+        self.bad_events = 0
+        self.follower_restarts = 0
+        self._bad_event_types: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._senders: list[asyncio.Task] = []
+        self._http: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, drain_timeout_s: float = 3.0) -> None:
+        """Follow the hub until ``stop`` is set. Sets in progress are then closed
+        (``worker_stopped``) and every camera's sets get ``drain_timeout_s`` to reach the hub;
+        closed ones still unsent stay in the spool for the next start."""
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10),
                                          headers=bearer(self.token)) as http:
-            follower = asyncio.create_task(self._follow(http))
+            self._http, self._loop = http, asyncio.get_running_loop()
+            for item in await asyncio.to_thread(self.spool.load):
+                self._outbox(item.camera_id).put(item.body)
+            if self.outboxes:
+                log.info("%d spooled set(s) from %s to send", sum(map(len, self.outboxes.values())),
+                         self.spool.folder)
+            follower = asyncio.create_task(self._follow(http), name="follow")
             await stop.wait()
             follower.cancel()
             for t in list(self._tasks):
                 t.cancel()
             await asyncio.gather(follower, *self._tasks, return_exceptions=True)
             # Sets in progress are reported as ended by the shutdown rather than lost with it.
-            loop = asyncio.get_running_loop()
             for track in self.tracks.values():
-                track.outbox += await loop.run_in_executor(track.executor, self._close_set, track, "worker_stopped")
-                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                    await asyncio.wait_for(self._send_sets(track, http), 3)
+                await self._end_set(track, "worker_stopped")
+            outboxes = list(self.outboxes.values())
+            await asyncio.gather(*(o.drained(drain_timeout_s) for o in outboxes))
+            unsent = sum(o.pending_closed for o in outboxes)
+            if unsent:
+                log.warning("%d finished set(s) not acknowledged by the hub yet: kept in %s and sent "
+                            "at the next start", unsent, self.spool.folder)
+            for t in self._senders:
+                t.cancel()
+            await asyncio.gather(*self._senders, return_exceptions=True)
+            self._http = None
         for track in self.tracks.values():
             track.executor.submit(self._close_analyzer, track)
-            track.executor.shutdown(wait=True)
+            await asyncio.to_thread(track.executor.shutdown, wait=True)
+
+    def _outbox(self, camera_id: str) -> SetOutbox:
+        """The camera's outbox, its sender task started on first use (event loop only)."""
+        outbox = self.outboxes.get(camera_id)
+        if outbox is None:
+            outbox = self.outboxes[camera_id] = SetOutbox(camera_id, self.hub_url, self.spool)
+            self._senders.append(asyncio.create_task(outbox.run(self._http), name=f"sets:{camera_id}"))
+        return outbox
+
+    def _queue_sets(self, camera_id: str, bodies: list[dict]) -> None:
+        if self._http is None:  # after the shutdown's last send: closed sets stay spooled
+            log.warning("[%s] %d set update(s) after the worker stopped sending; closed sets stay spooled",
+                        camera_id, len(bodies))
+            return
+        for body in bodies:
+            self._outbox(camera_id).put(body)
+
+    def _hand_over(self, camera_id: str, bodies: list[dict]) -> None:
+        """From a camera's thread: queue its set bodies on the event loop, in the thread's order
+        (``call_soon_threadsafe`` is FIFO), whether or not the task that asked is still waiting."""
+        if not bodies:
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._queue_sets, camera_id, bodies)
+        except RuntimeError:  # the loop is gone: closed sets are in the spool for the next start
+            log.warning("[%s] %d set update(s) after the worker stopped; closed sets stay spooled",
+                        camera_id, len(bodies))
+
+    @property
+    def sets_pending(self) -> int:
+        """Set bodies (open and closed) not yet acknowledged by the hub."""
+        return sum(len(o) for o in self.outboxes.values())
 
     @staticmethod
     def _close_analyzer(track: CameraTrack) -> None:
@@ -149,25 +224,51 @@ class AnalysisWorker:
             track.analyzer.close()
 
     async def _follow(self, http: aiohttp.ClientSession) -> None:
-        types = "frame,camera_stale,reference,gaze_calibrate"
+        """Follow the hub's events until cancelled, whatever fails: reconnect with backoff."""
+        types = ",".join(WORKER_EVENT_TYPES)
         url = self.hub_url.replace("http", "ws", 1) + "/api/v1/events?types=" + types
         delays = None
         while True:
             try:
                 async with http.ws_connect(url, heartbeat=10) as ws:
-                    log.info("following %s", self.hub_url)
-                    delays = None
                     await self._sync_reference(http)
+                    log.info("following %s%s", self.hub_url, "" if delays is None else " again")
+                    delays = None
+                    self.following, self.follow_error = True, None
                     self.connected.set()
                     async for msg in ws:
                         if msg.type is aiohttp.WSMsgType.TEXT:
-                            self._on_event(json.loads(msg.data), http)
+                            self._handle_event(msg.data, http)
+                        elif msg.type is aiohttp.WSMsgType.ERROR:
+                            raise ws.exception() or aiohttp.ClientError("event stream failed")
+                error = f"the hub closed the event stream ({ws.close_code})"
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
                 if delays is None:
-                    log.warning("hub %s unavailable (%s); retrying with backoff", self.hub_url, exc)
+                    log.warning("hub %s unavailable (%s); retrying with backoff", self.hub_url, error)
+            except Exception as exc:  # a bug must not leave a worker that looks alive but analyses nothing
+                error = f"{type(exc).__name__}: {exc}"
+                log.exception("following %s failed; restarting with backoff", self.hub_url)
+            self.following, self.follow_error = False, error
+            self.follower_restarts += 1
             self.connected.clear()
             delays = delays or reconnect_delays()
             await asyncio.sleep(next(delays))
+
+    def _handle_event(self, text: str, http: aiohttp.ClientSession) -> None:
+        """Parse and act on one event; a malformed one is counted and skipped, and logged the
+        first time its type is seen malformed (a hub sending many would flood the log)."""
+        try:
+            event = parse_event(text)
+        except ValueError as exc:
+            self.bad_events += 1
+            kind = _event_type(text)
+            if kind not in self._bad_event_types:
+                self._bad_event_types.add(kind)
+                log.warning("skipping a malformed %r event from the hub (%s): %.300s; further malformed "
+                            "%r events are only counted", kind, str(exc).replace("\n", " ")[:300], text, kind)
+            return
+        self._on_event(event, http)
 
     async def _sync_reference(self, http: aiohttp.ClientSession) -> None:
         if self.load_reference is None:
@@ -194,49 +295,44 @@ class AnalysisWorker:
             log.warning("[%s] reference %r unusable, keeping the current one: %s",
                         track.camera_id, self.reference_name, exc)
 
-    def _on_event(self, event: dict, http: aiohttp.ClientSession) -> None:
-        kind = event.get("type")
-        if kind == "reference":
-            self._use_reference(event.get("name"))
-            return
-        if kind == "gaze_calibrate":
+    def _on_event(self, event, http: aiohttp.ClientSession) -> None:
+        if isinstance(event, ReferenceEvent):
+            self._use_reference(event.name)
+        elif isinstance(event, GazeCalibrateEvent):
             self._gaze_calibrate(event)
-            return
-        if kind == "camera_stale":
-            track = self.tracks.get(event.get("camera_id", ""))
+        elif isinstance(event, CameraStaleEvent):
+            track = self.tracks.get(event.camera_id)
             if track is not None:
-                self._spawn(self._end_set(track, "camera_stale", http), f"set-end:{track.camera_id}")
-            return
-        if kind != "frame":
-            return
-        cam = event["camera_id"]
-        track = self.tracks.get(cam)
-        if track is None:
-            track = CameraTrack(cam, ThreadPoolExecutor(1, thread_name_prefix=f"analysis:{cam}"))
-            self.tracks[cam] = track
-        track.events_since_start += 1
-        if not track.busy:
-            track.busy = True
-            self._spawn(self._drain(track, http), f"analyse:{cam}")
+                self._spawn(self._end_set(track, "camera_stale"), f"set-end:{track.camera_id}")
+        elif isinstance(event, FrameEvent):
+            cam = event.camera_id
+            track = self.tracks.get(cam)
+            if track is None:
+                track = CameraTrack(cam, ThreadPoolExecutor(1, thread_name_prefix=f"analysis:{cam}"))
+                self.tracks[cam] = track
+            track.events_since_start += 1
+            if not track.busy:
+                track.busy = True
+                self._spawn(self._drain(track, http), f"analyse:{cam}")
 
-    def _gaze_calibrate(self, event: dict) -> None:
+    def _gaze_calibrate(self, event: GazeCalibrateEvent) -> None:
         """Start or reset the camera's gaze calibration on its analysis thread (server/routes/gaze.py)."""
-        track = self.tracks.get(event.get("camera_id", ""))
+        track = self.tracks.get(event.camera_id)
         if track is None:
-            log.info("gaze calibration for %r ignored: not analysing that camera", event.get("camera_id"))
+            log.info("gaze calibration for %r ignored: not analysing that camera", event.camera_id)
             return
         track.executor.submit(self._gaze_calibrate_on_thread, track, event)
 
     @staticmethod
-    def _gaze_calibrate_on_thread(track: CameraTrack, event: dict) -> None:
+    def _gaze_calibrate_on_thread(track: CameraTrack, event: GazeCalibrateEvent) -> None:
         analyzer = track.analyzer
         try:
             if analyzer is None or not hasattr(analyzer, "start_calibration"):
                 log.warning("[%s] gaze calibration ignored: gaze is off", track.camera_id)
-            elif event.get("action") == "reset":
+            elif event.action == "reset":
                 analyzer.reset_target()
             else:
-                analyzer.start_calibration(event.get("duration_s"), event.get("request_id"))
+                analyzer.start_calibration(event.duration_s, event.request_id)
         except Exception:  # a future nobody awaits would swallow it
             log.exception("[%s] gaze calibration failed", track.camera_id)
 
@@ -245,21 +341,8 @@ class AnalysisWorker:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _end_set(self, track: CameraTrack, reason: str, http: aiohttp.ClientSession) -> None:
-        loop = asyncio.get_running_loop()
-        track.outbox += await loop.run_in_executor(track.executor, self._close_set, track, reason)
-        await self._send_sets(track, http)
-
-    async def _send_sets(self, track: CameraTrack, http: aiohttp.ClientSession) -> None:
-        """PUT queued set bodies in order; a failure keeps them (and later ones) for the next try."""
-        while track.outbox:
-            body = track.outbox[0]
-            async with http.put(f"{self.hub_url}/api/v1/cameras/{track.camera_id}/set", json=body) as resp:
-                if resp.status >= 500:
-                    return
-                if resp.status != 200:  # a bad body never gets better by resending it
-                    log.warning("[%s] set rejected: %s %.500s", track.camera_id, resp.status, await resp.text())
-            track.outbox.pop(0)
+    async def _end_set(self, track: CameraTrack, reason: str) -> None:
+        await self._loop.run_in_executor(track.executor, self._end_set_on_thread, track, reason)
 
     async def _drain(self, track: CameraTrack, http: aiohttp.ClientSession) -> None:
         """Analyse the newest frame until no new frame arrived during the last analysis."""
@@ -307,11 +390,10 @@ class AnalysisWorker:
                 track.rejected += 1
                 if track.rejected == 1:  # once, not per frame
                     log.warning("[%s] result rejected: %s %.500s", track.camera_id, resp.status, await resp.text())
-        if track.outbox:
-            await self._send_sets(track, http)
 
     def _analyse_on_thread(self, track: CameraTrack, jpeg: bytes, seq: int, capture_time_ns: int,
-                           source_frame: int | None = None):
+                           source_frame: int | None = None) -> tuple[dict, float]:
+        """On the camera's thread: (result fields, processing ms); set bodies are handed over."""
         started = time.perf_counter()
         if track.analyzer is None:
             track.analyzer = self.make_analyzer(track.camera_id)
@@ -321,18 +403,20 @@ class AnalysisWorker:
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
             raise ValueError(f"frame {seq} does not decode")
+        bodies: list[dict] = []
         sets = track.sets
         if sets is not None and sets.source_restarted(source_frame):
-            track.outbox += self._close_set(track, "source_restart")
+            bodies += self._close_set(track, "source_restart")
         result = track.analyzer.analyze(image, seq=seq, capture_time_ns=capture_time_ns)
         track.last_capture_ns = capture_time_ns
         if sets is not None:
             completed = result.get("rep") is not None
             in_rep = result.get("rep_phase") in ("down", "bottom", "up")
             if completed:
-                track.outbox.append(self._set_body(track, "open", None))
+                bodies.append(self._set_body(track, "open", None))
             if sets.rest_elapsed(capture_time_ns, int(result.get("rep_count", 0)), in_rep, completed):
-                track.outbox += self._close_set(track, "rest")
+                bodies += self._close_set(track, "rest")
+        self._hand_over(track.camera_id, bodies)
         return to_wire(result, track.rep_scores), (time.perf_counter() - started) * 1e3
 
     def _set_body(self, track: CameraTrack, status: str, reason: str | None) -> dict:
@@ -340,15 +424,32 @@ class AnalysisWorker:
         return set_to_wire(track.sets, track.analyzer.summary(), status=status, end_reason=reason,
                            ended_at_ns=track.last_capture_ns, reference=getattr(ref, "name", None))
 
+    def _end_set_on_thread(self, track: CameraTrack, reason: str) -> None:
+        self._hand_over(track.camera_id, self._close_set(track, reason))
+
     def _close_set(self, track: CameraTrack, reason: str) -> list[dict]:
-        """On the camera's thread: end the current set; its closed body if it had reps."""
+        """On the camera's thread: end the current set; its closed body if it had reps, spooled
+        before it is queued so that a worker killed from here on still sends it at its next start."""
         if track.sets is None or track.analyzer is None:
             return []
         body = self._set_body(track, "closed", reason) if track.analyzer.summary()["reps"] else None
         track.analyzer.start_new_set(reset_motion=reason == "source_restart")
         track.sets.next_set()
         track.rep_scores.clear()
-        return [body] if body is not None else []
+        if body is None:
+            return []
+        self.spool.keep(track.camera_id, body)
+        log.info("[%s] set %s closed (%s): %d rep(s)", track.camera_id, body["set_id"], reason, body["reps"])
+        return [body]
+
+
+def _event_type(text: str) -> str:
+    """The ``type`` of a raw event, for logging a malformed one ("?" when there is none)."""
+    try:
+        kind = json.loads(text).get("type")
+    except (ValueError, AttributeError):
+        return "?"
+    return kind if isinstance(kind, str) else "?"
 
 
 _REFERENCE_LOCK = threading.Lock()

@@ -14,6 +14,8 @@ from tests.support import jpeg, read_clip
 def pytest_configure(config):
     # Tests build the default reference where they cannot touch a developer's own library.
     os.environ.setdefault("FORMSYNC_REFERENCE_DIR", tempfile.mkdtemp(prefix="formsync-references-"))
+    # Workers spool unsent sets (analysis/set_outbox.py) in a temporary folder too.
+    os.environ.setdefault("FORMSYNC_WORKER_SPOOL_DIR", tempfile.mkdtemp(prefix="formsync-worker-sets-"))
 
 
 @pytest.fixture
