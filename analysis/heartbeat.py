@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 
 class AnalysisRates:
-    """Builds the ``analysis`` field from the worker's camera tracks. Called on the worker's event
+    """Builds the ``analysis`` field from the worker's camera tracks and the ``worker`` field from
+    its link to the hub (``server.monitor_schemas.WorkerStatus``). Called on the worker's event
     loop (the tracks are loop-owned); rates are over the time since the previous call."""
 
     def __init__(self, worker: AnalysisWorker, clock=time.monotonic) -> None:
@@ -41,7 +42,13 @@ class AnalysisRates:
                 "rejected_total": track.rejected,
                 "latency_p50_ms": p50, "latency_p95_ms": p95, "busy": track.busy,
             })
-        return {"analysis": out}
+        w = self.worker
+        status = {
+            "following": w.following, "follow_error": (w.follow_error or "")[:500] or None,
+            "follower_restarts_total": w.follower_restarts, "bad_events_total": w.bad_events,
+            "sets_pending": w.sets_pending, "sets_sent_total": sum(o.sent for o in w.outboxes.values()),
+        }
+        return {"analysis": out, "worker": status}
 
 
 async def send_heartbeats(worker: AnalysisWorker, interval_s: float = DEFAULT_INTERVAL_S,

@@ -51,6 +51,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
          summary="disk {value} % free on {subject} (below {threshold} %)"),
     Rule(name="process_lost", metric="process_lost", op=">", threshold=0.5, level="critical",
          summary="{subject} lost: no heartbeat for 3 intervals"),
+    # Alive yet analysing nothing. The hold lets a worker reconnect after a hub restart unnoticed.
+    Rule(name="worker_not_following", metric="worker_not_following", op=">", threshold=0.5, level="critical",
+         for_s=10, summary="{subject} does not follow the hub: it analyses no new frame"),
 )
 
 

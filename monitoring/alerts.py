@@ -52,6 +52,8 @@ METRICS: dict[str, Metric] = {
     "event_queue_length": Metric("events", "hub", "Events waiting in all subscribers' queues together."),
     "camera_stale": Metric("", "camera", "1 while the camera sent no frame for stale_after_s, else 0."),
     "process_lost": Metric("", "process", "1 while a client or worker missed 3 heartbeats, else 0."),
+    "worker_not_following": Metric(
+        "", "process", "1 while a live analysis worker reports it does not follow the hub's events, else 0."),
 }
 
 

@@ -35,6 +35,12 @@ def process_samples(views: Iterable[dict]) -> dict[str, float]:
     return {v["process_id"]: float(v["lost"]) for v in views if v["role"] in WATCHED_ROLES}
 
 
+def worker_samples(views: Iterable[dict]) -> dict[str, float]:
+    """``worker_not_following`` per live worker that reports its link: 1.0 not following, 0.0 following."""
+    return {v["process_id"]: float(not v["worker"]["following"]) for v in views
+            if v["role"] == "worker" and not v["lost"] and v.get("worker")}
+
+
 def build_samples(state, now_ns: int, error_percent: float | None) -> dict[str, dict[str, float]]:
     """Everything the rules watch, from ``app.state`` (heartbeats, store, ingest, bus, metrics).
 
@@ -46,6 +52,7 @@ def build_samples(state, now_ns: int, error_percent: float | None) -> dict[str, 
     views = state.heartbeats.snapshot(now_ns)
     samples = host_samples(views)
     samples["process_lost"] = process_samples(views)
+    samples["worker_not_following"] = worker_samples(views)
     samples["camera_stale"] = {
         c.camera_id: 0.0 if state.ingest.is_online(c.last_receive_time_ns, now_ns) else 1.0
         for c in state.store.cameras()

@@ -79,6 +79,18 @@ class AnalysisLink(_Wire):
     busy: bool = Field(False, description="A frame is in analysis now.")
 
 
+class WorkerStatus(_Wire):
+    """An analysis worker's link to the hub: whether it follows the hub's events, and its sets."""
+
+    following: bool = Field(description="Connected to the hub's event stream: it sees new frames.")
+    follow_error: str | None = Field(None, max_length=500,
+                                     description="Why it does not follow the hub (while not `following`).")
+    follower_restarts_total: _Count = Field(description="Times the event follower lost the hub, restarted.")
+    bad_events_total: _Count = Field(description="Malformed events skipped.")
+    sets_pending: _Count = Field(description="Set updates not yet acknowledged by the hub (retried).")
+    sets_sent_total: _Count
+
+
 Role = Literal["client", "worker", "hub", "dashboard"]
 
 
@@ -94,6 +106,7 @@ class HeartbeatIn(_Wire):
     process: ProcessStats
     cameras: list[CameraLink] = Field(default_factory=list, max_length=64)
     analysis: list[AnalysisLink] = Field(default_factory=list, max_length=64)
+    worker: WorkerStatus | None = Field(None, description="Analysis workers only.")
 
 
 class HeartbeatOut(HeartbeatIn):

@@ -66,6 +66,17 @@ class AnalysisLink(_HubModel):
     latency_p95_ms: float | None = None
 
 
+class WorkerLink(_HubModel):
+    """An analysis worker's link to the hub, as it reports it."""
+
+    following: bool = True
+    follow_error: str | None = None
+    follower_restarts_total: int = 0
+    bad_events_total: int = 0
+    sets_pending: int = 0
+    sets_sent_total: int = 0
+
+
 class Heartbeat(_HubModel):
     """The latest heartbeat of one process, with the hub's verdict (``lost``)."""
 
@@ -76,6 +87,7 @@ class Heartbeat(_HubModel):
     process: ProcessStats
     cameras: tuple[CameraLink, ...] = ()
     analysis: tuple[AnalysisLink, ...] = ()
+    worker: WorkerLink | None = None
     received_time_ns: int
     age_s: float
     lost: bool

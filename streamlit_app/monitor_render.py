@@ -7,7 +7,7 @@ from datetime import tzinfo
 from typing import Any
 
 from .models import CameraStatus
-from .monitor_models import ActiveAlert, AlertEvent, Alerts, MonitorSnapshot
+from .monitor_models import ActiveAlert, AlertEvent, Alerts, Heartbeat, MonitorSnapshot
 from .render import clock
 
 _UNITS = ("B", "kB", "MB", "GB", "TB")
@@ -71,13 +71,37 @@ def host_rows(snap: MonitorSnapshot, local_role: str = "dashboard") -> list[dict
     return rows
 
 
+def _process_state(p: Heartbeat) -> str:
+    if p.lost:
+        return "lost"
+    if p.worker is not None and not p.worker.following:
+        return "alive, not following the hub"
+    return "alive"
+
+
+def _process_detail(p: Heartbeat) -> str | None:
+    """What a worker says of its link to the hub: why it does not follow it, sets still unsent,
+    malformed events skipped. None for other roles."""
+    w = p.worker
+    if w is None:
+        return None
+    parts = ["following the hub" if w.following else f"not following the hub: {w.follow_error or 'unknown'}"]
+    if w.sets_pending:
+        parts.append(f"{w.sets_pending} set update(s) not yet acknowledged")
+    if w.bad_events_total:
+        parts.append(f"{w.bad_events_total} malformed event(s) skipped")
+    return "; ".join(parts)
+
+
 def process_rows(snap: MonitorSnapshot, local_process_id: str) -> list[dict[str, Any]]:
-    """One row per process that sent heartbeats, plus this Streamlit process."""
+    """One row per process that sent heartbeats, plus this Streamlit process. A worker that is
+    alive but cannot follow the hub (it analyses nothing new) says so in ``state`` and why in
+    ``detail``."""
     rows = [
         {"process": p.process_id, "role": p.role, "host": p.host.hostname, "pid": p.process.pid,
-         "state": "lost" if p.lost else "alive", "CPU %": _round(p.process.cpu_percent),
+         "state": _process_state(p), "CPU %": _round(p.process.cpu_percent),
          "RSS": format_bytes(p.process.rss_bytes), "threads": p.process.threads,
-         "last heartbeat": f"{p.age_s:.1f} s ago"}
+         "last heartbeat": f"{p.age_s:.1f} s ago", "detail": _process_detail(p)}
         for p in sorted(snap.processes, key=lambda p: (p.role, p.process_id))
     ]
     if snap.local_process is not None:
@@ -85,7 +109,7 @@ def process_rows(snap: MonitorSnapshot, local_process_id: str) -> list[dict[str,
         rows.append({"process": local_process_id, "role": "dashboard",
                      "host": (snap.local_host or {}).get("hostname"), "pid": lp["pid"], "state": "alive",
                      "CPU %": _round(lp.get("cpu_percent")), "RSS": format_bytes(lp.get("rss_bytes")),
-                     "threads": lp.get("threads"), "last heartbeat": "this process"})
+                     "threads": lp.get("threads"), "last heartbeat": "this process", "detail": None})
     return rows
 
 

@@ -95,6 +95,7 @@ def test_levels_of_the_default_rules():
         "camera_stale": ("critical", "camera_stale", ">", 0.5),
         "disk_low": ("warning", "host_disk_free_percent", "<", 10),
         "process_lost": ("critical", "process_lost", ">", 0.5),
+        "worker_not_following": ("critical", "worker_not_following", ">", 0.5),
     }
     engine = AlertEngine(DEFAULT_RULES)
     engine.evaluate({"camera_stale": {"front": 1.0}, "process_lost": {"client:pc:front": 1.0},

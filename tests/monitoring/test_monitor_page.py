@@ -42,13 +42,26 @@ def dashboard_env(monkeypatch):
     return point_at
 
 
-def post_frames(hub_url: str, camera_id: str, count: int) -> None:
-    base = time.time_ns()
-    for seq in range(count):
-        r = httpx.post(f"{hub_url}/api/v1/cameras/{camera_id}/frames", content=synthetic_jpeg(seq),
-                       headers={"Content-Type": "image/jpeg", "X-Frame-Seq": str(seq),
-                                "X-Capture-Time-Ns": str(base + seq * 33_333_333)})
-        assert r.status_code == 201
+class Streaming(threading.Thread):
+    """Keeps a camera online: a frame every 33 ms until ``stop()``."""
+
+    def __init__(self, hub_url: str, camera_id: str) -> None:
+        super().__init__(name=f"stream:{camera_id}", daemon=True)
+        self.hub_url, self.camera_id = hub_url, camera_id
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        seq = 0
+        with httpx.Client(base_url=self.hub_url) as http:
+            while not self._halt.wait(0.033):
+                http.post(f"/api/v1/cameras/{self.camera_id}/frames", content=synthetic_jpeg(seq),
+                          headers={"Content-Type": "image/jpeg", "X-Frame-Seq": str(seq),
+                                   "X-Capture-Time-Ns": str(time.time_ns())})
+                seq += 1
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(5)
 
 
 def table(at: AppTest, first_column: str) -> list[dict]:
@@ -70,7 +83,9 @@ def test_monitor_page_shows_hosts_processes_pipeline_charts_and_alerts(dashboard
         dashboard_env(hub.url)
         client = heartbeat_body("client:cam-pc:front", cameras=[camera_link("front")])
         assert httpx.post(hub.url + "/api/v1/heartbeats", json=client).status_code == 201
-        post_frames(hub.url, "front", 5)
+        # Online until its row is checked (stale_after_s is 1 s), then it goes stale on purpose.
+        streaming = Streaming(hub.url, "front")
+        streaming.start()
         at = AppTest.from_file(str(MONITOR), default_timeout=TIMEOUT_S).run()
         assert not at.exception
         poller = get_monitor_poller(hub.url)
@@ -95,6 +110,7 @@ def test_monitor_page_shows_hosts_processes_pipeline_charts_and_alerts(dashboard
         assert (front["camera"], front["state"], front["capture fps"], front["sent fps"], front["drops"]) == \
             ("front", "online", 30.0, 29.5, 10)
         assert front["hub fps"] > 0 and front["clock offset ms"] == -1.5
+        streaming.stop()
 
         charts = at.get("vega_lite_chart")
         assert len(charts) >= 4  # host CPU and memory, process CPU, camera fps (frame age while online)
@@ -113,6 +129,34 @@ def test_monitor_page_shows_hosts_processes_pipeline_charts_and_alerts(dashboard
         app.switch_page("../pages/monitor.py").run()
         assert not app.exception and app.title[0].value == "Monitor"
         assert ":red-background[" in markdown(app)
+
+
+def test_monitor_page_shows_a_worker_that_does_not_follow_the_hub(dashboard_env, tmp_path):
+    with RunningHub(monitor_interval_s=0.1, alert_rules={"worker_not_following": {"for_s": 0}},
+                    db_path=str(tmp_path / "hub.db")) as hub:
+        dashboard_env(hub.url)
+        link = {"following": False, "follow_error": "WSServerHandshakeError: 502 Bad Gateway",
+                "follower_restarts_total": 3, "bad_events_total": 0, "sets_pending": 1, "sets_sent_total": 4}
+        beat = heartbeat_body("worker:gpu-pc:w1", role="worker", worker=link)
+        assert httpx.post(hub.url + "/api/v1/heartbeats", json=beat).status_code == 201
+        at = AppTest.from_file(str(MONITOR), default_timeout=TIMEOUT_S).run()
+        poller = get_monitor_poller(hub.url)
+        assert poller.wait_for(lambda p: p.snapshot().alerts is not None and any(
+            a.rule == "worker_not_following" for a in p.snapshot().alerts.active), 10)
+        at.run()
+        assert not at.exception
+        row = {r["process"]: r for r in table(at, "process")}["worker:gpu-pc:w1"]
+        assert row["state"] == "alive, not following the hub"
+        assert "502 Bad Gateway" in row["detail"] and "1 set update(s) not yet acknowledged" in row["detail"]
+        [alert] = table(at, "level")
+        assert alert["rule"] == "worker_not_following" and alert["subject"] == "worker:gpu-pc:w1"
+        # Following again: the alert clears.
+        link.update(following=True, follow_error=None, sets_pending=0)
+        assert httpx.post(hub.url + "/api/v1/heartbeats", json={**beat, "worker": link}).status_code == 201
+        assert poller.wait_for(lambda p: p.snapshot().alerts is not None and not p.snapshot().alerts.active, 10)
+        at.run()
+        row = {r["process"]: r for r in table(at, "process")}["worker:gpu-pc:w1"]
+        assert (row["state"], row["detail"]) == ("alive", "following the hub")
 
 
 def test_monitor_page_without_a_hub_says_unreachable(dashboard_env):

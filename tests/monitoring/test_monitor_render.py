@@ -9,7 +9,14 @@ import pytest
 from streamlit_app.models import CameraStatus, HubConnection, LinkState
 from streamlit_app.monitor_history import History
 from streamlit_app.monitor_models import ActiveAlert, Alerts, Heartbeat, MonitorSnapshot
-from streamlit_app.monitor_render import banner_lines, format_bytes, format_rate, host_rows, pipeline_rows
+from streamlit_app.monitor_render import (
+    banner_lines,
+    format_bytes,
+    format_rate,
+    host_rows,
+    pipeline_rows,
+    process_rows,
+)
 
 S = 1_000_000_000
 
@@ -106,3 +113,22 @@ def test_banner_lines_per_level():
     assert critical == "**5 critical:** critical 0; critical 1; critical 2 (+2 more)"
     assert warning == "**1 warning:** warning 9"
     assert banner_lines(Alerts()) == (None, None) and banner_lines(None) == (None, None)
+
+
+def test_a_worker_that_does_not_follow_the_hub_says_so_and_why():
+    link = {"following": False, "follow_error": "WSServerHandshakeError: 502 Bad Gateway",
+            "follower_restarts_total": 4, "bad_events_total": 2, "sets_pending": 3, "sets_sent_total": 9}
+    snap = snapshot([
+        heartbeat("worker:pc:w1", "worker", "pc", worker=link),
+        heartbeat("worker:pc:w2", "worker", "pc", worker={**link, "following": True, "follow_error": None,
+                                                          "sets_pending": 0, "bad_events_total": 0}),
+        heartbeat("worker:pc:w3", "worker", "pc", lost=True, worker=link),
+        heartbeat("client:pc:front", "client", "pc"),
+    ])
+    rows = {r["process"]: r for r in process_rows(snap, "dashboard:pc")}
+    assert rows["worker:pc:w1"]["state"] == "alive, not following the hub"
+    assert rows["worker:pc:w1"]["detail"] == ("not following the hub: WSServerHandshakeError: 502 Bad Gateway; "
+                                              "3 set update(s) not yet acknowledged; 2 malformed event(s) skipped")
+    assert (rows["worker:pc:w2"]["state"], rows["worker:pc:w2"]["detail"]) == ("alive", "following the hub")
+    assert rows["worker:pc:w3"]["state"] == "lost"  # what it said last no longer holds
+    assert (rows["client:pc:front"]["state"], rows["client:pc:front"]["detail"]) == ("alive", None)

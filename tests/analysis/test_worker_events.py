@@ -1,0 +1,145 @@
+"""The worker's event follower survives what the hub sends and what goes wrong: a malformed event is
+logged once, counted and skipped; any other failure restarts the follower with backoff; and the
+worker's heartbeat says whether it follows the hub. Real hub on loopback, real worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import aiohttp
+import httpx
+import pytest
+
+from analysis.heartbeat import AnalysisRates
+from analysis.worker import AnalysisWorker
+from analysis.worker_events import FrameEvent, GazeCalibrateEvent, ReferenceEvent, parse_event
+from monitoring.heartbeat import HeartbeatSender, HeartbeatSource, process_id
+from tests.analysis.test_worker_scheduling import run_worker
+from tests.streamlit_app.conftest import post_frame
+from tests.support import RunningHub, wait_until
+
+
+class CountingAnalyzer:
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+
+    def analyze(self, image_bgr, *, seq, capture_time_ns):
+        self.seqs.append(seq)
+        return {"pose_found": False, "rep_count": 0, "rep_phase": "standing", "faults": []}
+
+    def close(self) -> None:
+        pass
+
+
+def publish(hub: RunningHub, event: dict) -> None:
+    """Publish ``event`` on the hub's event bus, on the hub's own loop (the bus is loop-only)."""
+    loop = hub._server.servers[0].get_loop()
+    done = threading.Event()
+
+    def on_loop() -> None:
+        hub.app.state.bus.publish(event)
+        done.set()
+
+    loop.call_soon_threadsafe(on_loop)
+    assert done.wait(5)
+
+
+@pytest.mark.parametrize("text", [
+    "not json", "[]", '{"camera_id": "side"}', '{"type": "frame"}', '{"type": "frame", "camera_id": 5}',
+    '{"type": "frame", "camera_id": "../etc"}', '{"type": "reference", "name": ""}',
+    '{"type": "gaze_calibrate", "camera_id": "side", "action": "explode"}', '{"type": "sync_set"}',
+])
+def test_malformed_events_are_refused_whole(text):
+    with pytest.raises(ValueError):
+        parse_event(text)
+
+
+def test_well_formed_events_parse_and_keep_unknown_fields_out():
+    assert parse_event('{"type": "frame", "camera_id": "side", "seq": 3, "new": 1}') == \
+        FrameEvent(type="frame", camera_id="side")
+    assert parse_event('{"type": "reference", "name": "deep"}').name == "deep"
+    cal = parse_event('{"type": "gaze_calibrate", "camera_id": "side", "duration_s": 2, "request_id": "r"}')
+    assert isinstance(cal, GazeCalibrateEvent) and cal.action == "start" and cal.duration_s == 2.0
+    assert isinstance(parse_event(b'{"type": "reference", "name": "x"}'), ReferenceEvent)
+
+
+def test_malformed_events_are_skipped_and_counted_and_analysis_goes_on(hub, clip_jpegs, tmp_path, caplog):
+    made: dict[str, CountingAnalyzer] = {}
+    worker = AnalysisWorker(hub.url, lambda cam: made.setdefault(cam, CountingAnalyzer()), spool_dir=tmp_path)
+    stop = threading.Event()
+    thread = run_worker(worker, stop)
+    caplog.set_level(logging.WARNING, logger="formsync.worker")
+    try:
+        assert wait_until(worker.connected.is_set)
+        post_frame(hub.url, "side", 0, clip_jpegs[0])
+        assert wait_until(lambda: "side" in made and made["side"].seqs == [0])
+        for bad in ({"type": "frame"}, {"type": "frame", "camera_id": 5}, {"type": "camera_stale"},
+                    {"type": "frame", "camera_id": None}):
+            publish(hub, bad)
+        post_frame(hub.url, "side", 1, clip_jpegs[1])
+        assert wait_until(lambda: made["side"].seqs == [0, 1]), made["side"].seqs
+        assert worker.bad_events == 4 and worker.following
+        status = AnalysisRates(worker)()["worker"]
+        assert status["bad_events_total"] == 4 and status["following"] and status["follower_restarts_total"] == 0
+    finally:
+        stop.set()
+        thread.join(10)
+    # Logged once per malformed type, not per event, and without a traceback.
+    logged = [r for r in caplog.records if "malformed" in r.getMessage()]
+    assert sorted(r.getMessage().split("'")[1] for r in logged) == ["camera_stale", "frame"]
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_the_follower_restarts_after_any_failure_and_says_so_meanwhile(hub, clip_jpegs, tmp_path, caplog):
+    made: dict[str, CountingAnalyzer] = {}
+    worker = AnalysisWorker(hub.url, lambda cam: made.setdefault(cam, CountingAnalyzer()),
+                            load_reference=lambda name: None, spool_dir=tmp_path)
+    failures = []
+    real_sync = worker._sync_reference
+    gate = threading.Event()
+
+    async def failing_sync(http):
+        # A bug met on connecting, until the test has seen the worker report it.
+        if not gate.is_set():
+            failures.append(1)
+            raise KeyError("name")
+        await real_sync(http)
+
+    worker._sync_reference = failing_sync
+    stop = threading.Event()
+    thread = run_worker(worker, stop)
+    try:
+        assert wait_until(lambda: len(failures) >= 2, 10)  # retried, not dead
+        status = AnalysisRates(worker)()["worker"]
+        assert status["following"] is False and "KeyError" in status["follow_error"]
+        assert status["follower_restarts_total"] >= 2
+        gate.set()
+        assert wait_until(worker.connected.is_set, 15)
+        post_frame(hub.url, "side", 0, clip_jpegs[0])
+        assert wait_until(lambda: "side" in made and made["side"].seqs == [0])
+        status = AnalysisRates(worker)()["worker"]
+        assert status["following"] is True and status["follow_error"] is None
+    finally:
+        stop.set()
+        thread.join(10)
+    assert any("following" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_the_hub_shows_a_worker_that_cannot_follow_it(hub, tmp_path):
+    """The heartbeat the hub keeps carries the worker's link: following, or why not."""
+    worker = AnalysisWorker(hub.url, lambda cam: CountingAnalyzer(), worker_id="hb", spool_dir=tmp_path)
+    worker.following, worker.follow_error = False, "WSServerHandshakeError: 502, message='Bad Gateway'"
+
+    async def beat_once() -> bool:
+        source = HeartbeatSource(process_id("worker", "hb"), "worker", build=AnalysisRates(worker))
+        async with aiohttp.ClientSession() as session:
+            return await HeartbeatSender(source, hub.url).send_once(session)
+
+    assert asyncio.run(beat_once())
+    procs = httpx.get(hub.url + "/api/v1/heartbeats").json()["processes"]
+    (beat,) = [p for p in procs if p["role"] == "worker"]
+    assert beat["worker"] == {"following": False, "follow_error": worker.follow_error,
+                              "follower_restarts_total": 0, "bad_events_total": 0, "sets_pending": 0,
+                              "sets_sent_total": 0}
