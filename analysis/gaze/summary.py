@@ -2,19 +2,42 @@
 
 Times are weighted like the attention window (``attention``): each frame's state holds until the
 next frame's capture time, at most ``max_gap_s``, so skipped frames do not bias the shares.
+
+Angles are kept as running count, sum, minimum and maximum, not per frame: a set only closes after
+a rep, so a camera watching nobody squat would otherwise grow its summary with every frame.
 """
 
 from __future__ import annotations
 
 import math
-
-import numpy as np
+from dataclasses import dataclass
 
 from analysis.gaze.attention import DEFAULT_MAX_GAP_S
 
 
 def _r(x: float | None, nd: int = 1) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), nd)
+
+
+@dataclass(slots=True)
+class _Running:
+    """Count, sum, minimum and maximum of a series of degrees, in constant memory."""
+
+    n: int = 0
+    total: float = 0.0
+    low: float = math.inf
+    high: float = -math.inf
+
+    def add(self, x: float) -> None:
+        x = float(x)
+        self.n += 1
+        self.total += x
+        self.low = min(self.low, x)
+        self.high = max(self.high, x)
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.n if self.n else None
 
 
 class GazeSetSummary:
@@ -30,9 +53,9 @@ class GazeSetSummary:
         self.blinks = 0
         self._timed_ns = self._on_ns = self._face_ns = 0
         self._last: tuple[int, bool, bool] | None = None
-        self._yaw: list[float] = []
-        self._pitch: list[float] = []
-        self._head_pitch: list[float] = []
+        self._yaw = _Running()
+        self._pitch = _Running()
+        self._head_pitch = _Running()
 
     def add(self, capture_time_ns: int, *, face_found: bool, on_target: bool, blink: bool,
             direction: tuple[float, float] | None, head_pitch: float | None) -> None:
@@ -49,17 +72,17 @@ class GazeSetSummary:
         self.face_frames += face_found
         self.blinks += blink
         if direction is not None:
-            self._yaw.append(direction[0])
-            self._pitch.append(direction[1])
+            self._yaw.add(direction[0])
+            self._pitch.add(direction[1])
         if head_pitch is not None:
-            self._head_pitch.append(head_pitch)
+            self._head_pitch.add(head_pitch)
 
     def to_dict(self) -> dict:
         """``{"frames", "face_frames", "seconds", "face_pct", "attention_pct", "blinks", "blinks_per_min",
         "mean_yaw", "mean_pitch", "head_pitch_mean", "head_pitch_min", "head_pitch_max"}``; shares in %,
         angles in degrees, None when there was nothing to measure."""
         secs = self._timed_ns / 1e9
-        hp = np.array(self._head_pitch)
+        hp = self._head_pitch
         return {
             "frames": self.frames,
             "face_frames": self.face_frames,
@@ -68,9 +91,9 @@ class GazeSetSummary:
             "attention_pct": _r(100 * self._on_ns / self._timed_ns) if self._timed_ns else None,
             "blinks": self.blinks,
             "blinks_per_min": _r(60 * self.blinks / secs) if secs > 0 else None,
-            "mean_yaw": _r(float(np.mean(self._yaw))) if self._yaw else None,
-            "mean_pitch": _r(float(np.mean(self._pitch))) if self._pitch else None,
-            "head_pitch_mean": _r(float(hp.mean())) if hp.size else None,
-            "head_pitch_min": _r(float(hp.min())) if hp.size else None,
-            "head_pitch_max": _r(float(hp.max())) if hp.size else None,
+            "mean_yaw": _r(self._yaw.mean),
+            "mean_pitch": _r(self._pitch.mean),
+            "head_pitch_mean": _r(hp.mean),
+            "head_pitch_min": _r(hp.low) if hp.n else None,
+            "head_pitch_max": _r(hp.high) if hp.n else None,
         }
