@@ -15,6 +15,7 @@ import asyncio
 import functools
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -150,11 +151,16 @@ class AnalysisWorker:
         self._senders: list[asyncio.Task] = []
         self._http: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.stuck_threads: list[str] = []
 
-    async def run(self, stop: asyncio.Event, drain_timeout_s: float = 3.0) -> None:
-        """Follow the hub until ``stop`` is set. Sets in progress are then closed
-        (``worker_stopped``) and every camera's sets get ``drain_timeout_s`` to reach the hub;
-        closed ones still unsent stay in the spool for the next start."""
+    async def run(self, stop: asyncio.Event, drain_timeout_s: float = 2.0,
+                  end_timeout_s: float = 1.5) -> None:
+        """Follow the hub until ``stop`` is set, then stop within about
+        ``end_timeout_s + drain_timeout_s + 0.5`` s: sets in progress are closed (``worker_stopped``;
+        a camera's thread still busy after ``end_timeout_s``, e.g. loading its models, is not waited
+        for), and every camera's sets get ``drain_timeout_s`` to reach the hub; closed ones still
+        unsent stay in the spool for the next start. Analysis threads that do not finish within
+        0.5 s are listed in ``stuck_threads``."""
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10),
                                          headers=bearer(self.token)) as http:
             self._http, self._loop = http, asyncio.get_running_loop()
@@ -170,8 +176,13 @@ class AnalysisWorker:
                 t.cancel()
             await asyncio.gather(follower, *self._tasks, return_exceptions=True)
             # Sets in progress are reported as ended by the shutdown rather than lost with it.
-            for track in self.tracks.values():
-                await self._end_set(track, "worker_stopped")
+            tracks = list(self.tracks.values())
+            ended = await asyncio.gather(
+                *(asyncio.wait_for(self._end_set(t, "worker_stopped"), end_timeout_s) for t in tracks),
+                return_exceptions=True)
+            for track, outcome in zip(tracks, ended):
+                if isinstance(outcome, TimeoutError):
+                    log.warning("[%s] analysis thread busy; its set in progress is not reported", track.camera_id)
             outboxes = list(self.outboxes.values())
             await asyncio.gather(*(o.drained(drain_timeout_s) for o in outboxes))
             unsent = sum(o.pending_closed for o in outboxes)
@@ -184,7 +195,19 @@ class AnalysisWorker:
             self._http = None
         for track in self.tracks.values():
             track.executor.submit(self._close_analyzer, track)
-            await asyncio.to_thread(track.executor.shutdown, wait=True)
+            track.executor.shutdown(wait=False)
+        threads = [t for t in threading.enumerate() if t.name.startswith("analysis:")]
+        await asyncio.to_thread(_join_all, threads, 0.5)
+        self.stuck_threads = [t.name for t in threads if t.is_alive()]
+
+    @property
+    def sets_sent(self) -> int:
+        return sum(o.sent for o in self.outboxes.values())
+
+    @property
+    def sets_unsent(self) -> int:
+        """Closed sets not acknowledged by the hub (kept in the spool)."""
+        return sum(o.pending_closed for o in self.outboxes.values())
 
     def _outbox(self, camera_id: str) -> SetOutbox:
         """The camera's outbox, its sender task started on first use (event loop only)."""
@@ -443,6 +466,12 @@ class AnalysisWorker:
         return [body]
 
 
+def _join_all(threads: list[threading.Thread], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+
+
 def _event_type(text: str) -> str:
     """The ``type`` of a raw event, for logging a malformed one ("?" when there is none)."""
     try:
@@ -506,7 +535,10 @@ def main(argv: list[str] | None = None) -> int:
     worker = AnalysisWorker(args.hub, make, args.worker_id, rest_s=args.rest_s,
                             load_reference=load_reference)
 
+    stop_requested: float | None = None
+
     async def amain() -> None:
+        nonlocal stop_requested
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for s in (signal.SIGINT, signal.SIGTERM):
@@ -522,14 +554,29 @@ def main(argv: list[str] | None = None) -> int:
 
         reporter = asyncio.create_task(status())
         beats = asyncio.create_task(send_heartbeats(worker))  # monitoring: host, process, per-camera fps
-        await worker.run(stop)
+        running = asyncio.create_task(worker.run(stop))
+        await stop.wait()
+        stop_requested = time.monotonic()
         reporter.cancel()
-        beats.cancel()
-        await asyncio.gather(beats, return_exceptions=True)  # lets it tell the hub the stop is deliberate
+        beats.cancel()  # its goodbye (the stop is deliberate) goes out while the sets drain
+        await asyncio.gather(running, beats, return_exceptions=True)
+        running.result()
 
-    asyncio.run(amain())
+    try:
+        asyncio.run(amain())
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place: nothing to stop yet
+        print("analysis worker: interrupted while starting", flush=True)
+        return 0
+    took = time.monotonic() - stop_requested if stop_requested is not None else 0.0
+    log.info("stopped in %.1f s: %d set update(s) sent%s", took, worker.sets_sent,
+             f", {worker.sets_unsent} finished set(s) kept for the next start" if worker.sets_unsent else "")
+    if worker.stuck_threads:
+        # Python's exit would wait for them (concurrent.futures joins its threads), and tearing
+        # down MediaPipe or OpenCV under a running call can abort the process.
+        log.warning("not waiting for busy analysis threads: %s", ", ".join(worker.stuck_threads))
+        logging.shutdown()
+        os._exit(0)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -91,4 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"webcam_client.py: {exc}", file=sys.stderr)
         return 2
-    return run(config)
+    try:
+        return run(config)
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place: nothing to stop yet
+        print("webcam_client.py: interrupted while starting", flush=True)
+        return 0

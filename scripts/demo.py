@@ -1,11 +1,17 @@
-"""``make demo``: start the hub, camera clients replaying real clips, and the dashboard.
+"""``make demo``: start the hub, camera clients replaying real clips, the analysis worker and the
+dashboard.
 
-Ctrl-C (or any child dying) stops everything it started.
+Ctrl-C (or any child dying) stops everything it started within 5 s: the dashboard, the cameras
+and the worker first (so the worker's last sets still reach the hub), then the hub; a process that
+has not exited by then is killed, and so is everything at a second Ctrl-C. The children run in
+their own process group, so a terminal's Ctrl-C reaches only this script, which tells each child
+once (SIGTERM); each is also told to stop if this script dies without stopping them.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import re
 import shlex
@@ -63,6 +69,45 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen) -> bool:
     return False
 
 
+STOP_BUDGET_S = 5.0
+CONSUMERS_STOP_S = 4.0  # of the budget: the worker may spend ~3.5 s sending its last sets
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the demo dies, however it dies (Linux only)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: Ctrl-C still stops every child
+        pass
+
+
+def wait_all(procs: list[subprocess.Popen], timeout_s: float, force: threading.Event) -> None:
+    """Until every process exited, ``timeout_s`` passed, or ``force`` is set."""
+    deadline = time.monotonic() + timeout_s
+    while any(p.poll() is None for p in procs) and time.monotonic() < deadline and not force.is_set():
+        force.wait(0.05)
+
+
+def stop_children(children: list[tuple[str, subprocess.Popen]], force: threading.Event) -> list[str]:
+    """Stop the children within ``STOP_BUDGET_S``: consumers, then the hub. Returns those killed."""
+    started = time.monotonic()
+    hub = [p for n, p in children if n == "hub"]
+    consumers = [p for n, p in children if n != "hub"]
+    for group, budget in ((consumers, CONSUMERS_STOP_S), (hub, STOP_BUDGET_S)):
+        for proc in group:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        wait_all(group, budget - (time.monotonic() - started), force)
+    killed = []
+    for name, proc in children:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+            killed.append(name)
+    return killed
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--sources", default=os.environ.get("SOURCES") or "", help="camera sources, see README")
@@ -88,13 +133,19 @@ def main() -> int:
     children: list[tuple[str, subprocess.Popen]] = []
 
     def start(name: str, cmd: list[str]) -> subprocess.Popen:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+        # preexec_fn is unsafe with threads running; this script starts none.
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, process_group=0,
+                                preexec_fn=_die_with_parent)  # noqa: PLW1509
         children.append((name, proc))
         return proc
 
-    stop = threading.Event()
-    for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, lambda *_: stop.set())
+    stop, force = threading.Event(), threading.Event()
+
+    def on_signal(signum, _frame) -> None:
+        (force if stop.is_set() else stop).set()
+
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
     code = 0
     try:
         hub = start("hub", [py, "fastapi_server.py", "--host", "127.0.0.1", "--port", str(args.hub_port),
@@ -104,7 +155,7 @@ def main() -> int:
             return 1
         start("worker", [py, "-m", "analysis.worker", "--hub", hub_url, "--status-interval", "30"])
         start("cameras", [py, "webcam_client.py", "--hub", hub_url, *camera_args(sources)])
-        start("dashboard", [py, "-m", "streamlit", "run", "streamlit_app/app.py",
+        start("dashboard", [py, "-m", "streamlit_app.serve",
                             "--server.address", "127.0.0.1", "--server.port", str(args.ui_port),
                             "--server.headless", "true", "--browser.gatherUsageStats", "false"])
         print(f"\nFormSync demo\n  dashboard  http://127.0.0.1:{args.ui_port}\n  hub        {hub_url}  "
@@ -116,15 +167,14 @@ def main() -> int:
                 code = 1
                 break
     finally:
-        for _, proc in reversed(children):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + 5
-        for _, proc in children:
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stopping = time.monotonic()
+        killed = stop_children(children, force)
+        took = time.monotonic() - stopping
+        if killed:
+            print(f"demo: stopped in {took:.1f} s; killed {', '.join(killed)} (not stopped in time)",
+                  flush=True)
+        elif children:
+            print(f"demo: stopped ({', '.join(n for n, _ in children)}) in {took:.1f} s", flush=True)
     return code
 
 

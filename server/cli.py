@@ -4,11 +4,40 @@ from __future__ import annotations
 
 import argparse
 import logging.config
+import signal
 import sys
+import time
 
 from pydantic import ValidationError
 
 from .log_config import hub_log_config
+
+# Longest wait for open connections (event streams, a slow upload) once asked to stop, s. The
+# processes of a demo must all be gone within 5 s of Ctrl-C.
+GRACEFUL_STOP_S = 3.0
+
+
+def _hub_server(config):
+    """uvicorn's ``Server``, stopping the same graceful way however many signals arrive.
+
+    uvicorn takes a second SIGINT as "force quit": it skips the lifespan's shutdown (closed sets
+    and alerts not flushed) and prints a CancelledError traceback. A terminal's Ctrl-C under a
+    supervisor delivers two at once (the terminal's and the supervisor's). uvicorn also raises the
+    signal again after a clean stop, which prints a KeyboardInterrupt traceback. Here every signal
+    asks for the graceful stop, which ``timeout_graceful_shutdown`` bounds.
+    """
+    import uvicorn
+
+    class HubServer(uvicorn.Server):
+        stop_signal: int | None = None
+        stop_requested: float | None = None  # time.monotonic() of the first signal
+
+        def handle_exit(self, sig: int, frame) -> None:
+            if self.stop_signal is None:
+                self.stop_signal, self.stop_requested = sig, time.monotonic()
+            self.should_exit = True
+
+    return HubServer(config)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     except AlertConfigError as exc:  # alert_rules_file / alert_rules: fail fast, naming the rule
         print(f"fastapi_server.py: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(
+    server = _hub_server(uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -57,6 +86,17 @@ def main(argv: list[str] | None = None) -> int:
         # Per-request access lines at hundreds of frames/s cost more CPU than the ingest itself.
         access_log=False,
         ws_max_size=settings.max_frame_bytes + 4096 + 4,
-    )
+        timeout_graceful_shutdown=GRACEFUL_STOP_S,
+    ))
+    try:
+        server.run()
+    except KeyboardInterrupt:  # Ctrl-C before uvicorn took over the signals: nothing to stop yet
+        print("fastapi_server.py: interrupted while starting", flush=True)
+        return 0
+    if server.stop_signal is None:  # the lifespan's start-up failed; uvicorn logged why
+        return 1
+    took = time.monotonic() - server.stop_requested
+    why = signal.Signals(server.stop_signal).name
+    print(f"fastapi_server.py: hub on port {settings.port} stopped ({why}, {took:.1f} s)", flush=True)
     return 0
 
