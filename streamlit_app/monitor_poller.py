@@ -112,6 +112,10 @@ class MonitorPoller:
         try:
             asyncio.run(self._main())
         except BaseException as exc:
+            if not threading.main_thread().is_alive():
+                # The process is exiting under this daemon thread: Python has already shut the
+                # thread pools down, so the next to_thread fails. Nothing failed; nothing to say.
+                return
             self.error = exc
             log.exception("%s failed", self.name)
 
