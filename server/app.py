@@ -52,7 +52,8 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-            app.state.sets.close()
+            # Its last write may wait on a locked database: not on the loop that closes connections.
+            await asyncio.to_thread(app.state.sets.close)
 
     app = FastAPI(
         title="FormSync hub",
