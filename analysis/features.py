@@ -9,6 +9,7 @@ import numpy as np
 from analysis.angles import angle_vector
 from analysis.landmarks import LM
 from analysis.normalize import normalize_pose
+from analysis.reps import MIN_VISIBILITY
 from analysis.pose import PoseFrame
 from analysis.scoring import angle_features
 
@@ -36,6 +37,15 @@ def hip_height(world: np.ndarray) -> float:
     return float((ankle_y - hip_y) / legs)
 
 
+_LEGS = ((LM.LEFT_HIP, LM.LEFT_KNEE, LM.LEFT_ANKLE), (LM.RIGHT_HIP, LM.RIGHT_KNEE, LM.RIGHT_ANKLE))
+
+
+def legs_visible(landmarks: np.ndarray, min_visibility: float = MIN_VISIBILITY) -> bool:
+    """True if one leg's hip, knee and ankle all have visibility >= ``min_visibility``. Input (33, 4)."""
+    vis = np.asarray(landmarks)[:, 3]
+    return any(all(vis[j] >= min_visibility for j in leg) for leg in _LEGS)
+
+
 @dataclass(frozen=True)
 class FrameFeatures:
     """Derived data of one analysed frame.
@@ -44,7 +54,8 @@ class FrameFeatures:
     pose: the raw ``PoseFrame``; image_xy (33, 2) isotropic image points; angles (7,) degrees in
     ``angles.ANGLE_NAMES`` order; features (4,) degrees in ``scoring.FEATURE_NAMES`` order;
     norm (33, 3) normalised pose (NaN-filled if degenerate); hip_height in leg lengths;
-    knee = mean knee angle in degrees.
+    knee = mean knee angle in degrees; legs_visible: one leg's hip, knee and ankle all have
+    MediaPipe visibility >= ``reps.MIN_VISIBILITY`` (a side view hides the far leg).
     """
 
     index: int
@@ -56,6 +67,7 @@ class FrameFeatures:
     norm: np.ndarray
     hip_height: float
     knee: float
+    legs_visible: bool = True
 
     @property
     def visibility(self) -> np.ndarray:
@@ -74,4 +86,4 @@ class FrameFeatures:
         except ValueError:
             norm = np.full((33, 3), np.nan)
         return cls(index, capture_time_ns, pose, pose.image_xy(), angles, feats, norm,
-                   hip_height(pose.world_landmarks), float(feats[0]))
+                   hip_height(pose.world_landmarks), float(feats[0]), legs_visible(pose.landmarks))

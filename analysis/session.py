@@ -187,7 +187,7 @@ class PoseAnalyzer:
         ff = FrameFeatures.from_pose(pose, seq, capture_time_ns)
         self.history.append(ff)
         view = self.views.update(ff.image_xy)
-        done = self.counter.update(seq, ff.hip_height, ff.knee)
+        done = self.counter.update(seq, ff.hip_height, ff.knee, capture_time_ns, ff.legs_visible)
         report = self._finish_rep(done, view) if done is not None else None
         score, ref_seq = self._frame_score(ff)
         if score is not None:

@@ -23,6 +23,11 @@ def squat_curve(n_reps: int, depth: float = 0.4, frames_per_rep: int = 40, stand
     return hip, knee
 
 
+def hip_at_knee(knee: float) -> float:
+    """The hip height of ``squat_curve`` where its knee angle is ``knee``."""
+    return 0.97 - (175 - knee) / 220
+
+
 def run(hip, knee):
     rc = RepCounter()
     done = [rc.update(i, h, k) for i, (h, k) in enumerate(zip(hip, knee))]
@@ -44,19 +49,20 @@ def test_rep_boundaries_bracket_the_bottom():
     for rep, true_bottom in zip(done, true_bottoms):
         assert rep.start < rep.bottom < rep.end
         assert abs(rep.bottom - true_bottom) <= 3
-        assert rep.min_hip_height == pytest.approx(0.4, abs=0.02)
+        # The 0.3 s median filter rounds off the tip of this 1.3 s dip by ~0.02 leg lengths.
+        assert rep.min_hip_height == pytest.approx(0.4, abs=0.03)
 
 
 def test_noise_around_thresholds_does_not_double_count():
     # Hover right at the bottom threshold with jitter bigger than the gap to it but smaller than
     # the hysteresis band: must count exactly the real reps.
-    hip, knee = squat_curve(3, depth=reps.BOTTOM_HIP - 0.05, noise=0.015, seed=3)
+    hip, knee = squat_curve(3, depth=hip_at_knee(reps.BOTTOM_KNEE) - 0.05, noise=0.015, seed=3)
     rc, _ = run(hip, knee)
     assert rc.count == 3
 
 
 def test_shallow_dips_are_not_reps():
-    hip, knee = squat_curve(2, depth=reps.BOTTOM_HIP + 0.03)
+    hip, knee = squat_curve(2, depth=hip_at_knee(reps.BOTTOM_KNEE) + 0.03)
     rc, _ = run(hip, knee)
     assert rc.count == 0
     assert rc.aborted == 2
