@@ -182,7 +182,8 @@ class AnalysisWorker:
                 return_exceptions=True)
             for track, outcome in zip(tracks, ended):
                 if isinstance(outcome, TimeoutError):
-                    log.warning("[%s] analysis thread busy; its set in progress is not reported", track.camera_id)
+                    log.warning("[%s] analysis thread busy; its set in progress is not reported",
+                                track.camera_id)
             outboxes = list(self.outboxes.values())
             await asyncio.gather(*(o.drained(drain_timeout_s) for o in outboxes))
             unsent = sum(o.pending_closed for o in outboxes)
@@ -196,7 +197,8 @@ class AnalysisWorker:
         for track in self.tracks.values():
             track.executor.submit(self._close_analyzer, track)
             track.executor.shutdown(wait=False)
-        threads = [t for t in threading.enumerate() if t.name.startswith("analysis:")]
+        names = tuple(f"analysis:{cam}_" for cam in self.tracks)  # ThreadPoolExecutor's "<prefix>_<n>"
+        threads = [t for t in threading.enumerate() if t.name.startswith(names)]
         await asyncio.to_thread(_join_all, threads, 0.5)
         self.stuck_threads = [t.name for t in threads if t.is_alive()]
 

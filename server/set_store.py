@@ -7,9 +7,10 @@ while the hub runs.
 Readers never wait on a writer. What lives in memory (live sets, unsaved sets, the last error)
 is published as immutable snapshots swapped under a lock that is never held across I/O, so
 ``live``, ``unsaved`` and ``last_error`` are safe on the event loop. SQLite writes are serialised
-by a second lock that only writer threads take; reads of the database use their own connection
-per thread, and WAL journaling lets them proceed while a write (or another process's lock) is in
-progress.
+by a second lock that only writer threads take; reads of the database go through a connection of
+their own (one, under its own lock: the thread pool's threads come and go, and a connection per
+thread would outlive them with its page cache), and WAL journaling lets them proceed while a write
+(or another process's lock) is in progress.
 """
 
 from __future__ import annotations
@@ -65,8 +66,9 @@ class SetStore:
         self._db.executescript(_SCHEMA)
         self._write_lock = threading.Lock()  # held across SQLite writes; never taken on the event loop
         self._state_lock = threading.Lock()  # only swaps the snapshots below; never held across I/O
-        self._readers = threading.local()
-        self._reader_conns: list[sqlite3.Connection] = []
+        self._read_lock = threading.Lock()  # held across SQLite reads; never taken on the event loop
+        # One in-memory database per connection: reads of ":memory:" share the writer's.
+        self._reader = self._db if self._memory else self._connect()
         self._live: Mapping[str, dict] = _EMPTY
         self._unsaved: Mapping[str, dict] = _EMPTY
         self._last_error: str | None = None
@@ -141,21 +143,9 @@ class SetStore:
         """The camera's live set (open, or its last closed one); None before its first."""
         return self._live.get(camera_id)
 
-    def _reader(self) -> sqlite3.Connection:
-        if self._memory:  # one in-memory database per connection: share the writer's
-            return self._db
-        conn = getattr(self._readers, "conn", None)
-        if conn is None:
-            conn = self._readers.conn = self._connect()
-            with self._state_lock:
-                self._reader_conns.append(conn)
-        return conn
-
     def _query(self, sql: str, args: list) -> list[tuple]:
-        if self._memory:
-            with self._write_lock:
-                return self._db.execute(sql, args).fetchall()
-        return self._reader().execute(sql, args).fetchall()
+        with self._write_lock if self._memory else self._read_lock:
+            return self._reader.execute(sql, args).fetchall()
 
     def list(self, limit: int = 50, camera_id: str | None = None) -> list[dict]:
         """Closed sets, newest end first (unsaved ones included, from memory)."""
@@ -182,8 +172,7 @@ class SetStore:
         self._closed = True
         if self._unsaved:
             self._flush()
-        with self._write_lock, self._state_lock:
-            for conn in self._reader_conns:
-                conn.close()
-            self._reader_conns.clear()
+        with self._write_lock, self._read_lock:
+            if self._reader is not self._db:
+                self._reader.close()
             self._db.close()

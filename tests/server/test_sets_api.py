@@ -140,3 +140,25 @@ def test_an_open_update_arriving_after_its_set_closed_does_not_reopen_it(hub):
         assert late["status"] == "closed" and late["reps"] == 2
         assert http.get("/api/v1/cameras/side/set").json()["status"] == "closed"
         assert [s["reps"] for s in http.get("/api/v1/sets").json()["sets"]] == [2]
+
+
+def test_reads_from_short_lived_threads_do_not_pile_up_connections(tmp_path):
+    """The hub's thread pool retires idle threads and starts new ones; every read from a new thread
+    must not leave an open connection (and its page cache) behind."""
+    import psutil
+
+    store = SetStore(tmp_path / "hub.db")
+    store.put("side", a_set())
+    me = psutil.Process()
+
+    def read_from_new_threads(n: int) -> None:
+        for _ in range(n):
+            t = threading.Thread(target=lambda: (store.list(), store.get("0" * 32)), name="pool-thread")
+            t.start()
+            t.join(5)
+
+    read_from_new_threads(5)
+    before = me.num_fds()
+    read_from_new_threads(50)
+    assert me.num_fds() <= before + 2, (before, me.num_fds())
+    store.close()
