@@ -155,32 +155,45 @@ def main() -> int:
         for name in ("worker", "cam-squats", "cam-nobody"):
             procs[name] = subprocess.Popen(commands[name], cwd=ROOT, env=env, stdout=logs[name],
                                            stderr=subprocess.STDOUT)
-        names = list(procs)
         if not args.json:
             print(f"soak: {args.minutes:g} min, 2 cameras x {args.fps:g} fps, logs in {tmp}", flush=True)
-            print(f"{'min':>4} " + " ".join(f"{n + ' MB':>14}" for n in names)
+            print(f"{'min':>4} " + " ".join(f"{n + ' MB':>14}" for n in procs)
                   + f" {'analysed squats':>16} {'analysed nobody':>16} {'sets':>5}", flush=True)
-        start = time.monotonic()
-        for minute in range(1, int(args.minutes) + 1):
-            deadline = start + minute * 60
-            while (left := deadline - time.monotonic()) > 0:
-                dead = [n for n, pr in procs.items() if pr.poll() is not None]
-                if dead:
-                    raise SystemExit(f"soak: {', '.join(dead)} exited; logs in {tmp}")
-                time.sleep(min(left, 5))  # a benchmark's sampling period, not a wait for a condition
-            counts = worker_counts(hub_url)
-            row = {"minute": minute, "rss_mb": {n: rss_mb(pr) for n, pr in procs.items()},
-                   "analysed": counts, "sets": sets_saved(hub_url)}
-            rows.append(row)
-            if not args.json:
-                print(f"{minute:4d} " + " ".join(f"{row['rss_mb'][n]:14.1f}" for n in names)
-                      + f" {counts.get('squats', 0):16d} {counts.get('nobody', 0):16d} {row['sets'] or 0:5d}",
-                      flush=True)
+        try:
+            sample_every_minute(args, procs, hub_url, rows, tmp)
+        except KeyboardInterrupt:  # Ctrl-C: stop, and report the minutes measured
+            print(f"soak: interrupted after {len(rows)} minute(s)", flush=True)
     finally:
         for name in reversed(list(procs)):
             stop_process(procs[name])
         for f in logs.values():
             f.close()
+    return report(args, rows, list(procs), tmp)
+
+
+def sample_every_minute(args, procs: dict[str, subprocess.Popen], hub_url: str, rows: list[dict],
+                        tmp: Path) -> None:
+    """Append (and print) one row of figures at the end of every minute. SystemExit if a process died."""
+    start = time.monotonic()
+    for minute in range(1, int(args.minutes) + 1):
+        deadline = start + minute * 60
+        while (left := deadline - time.monotonic()) > 0:
+            dead = [n for n, pr in procs.items() if pr.poll() is not None]
+            if dead:
+                raise SystemExit(f"soak: {', '.join(dead)} exited; logs in {tmp}")
+            time.sleep(min(left, 5))  # a benchmark's sampling period, not a wait for a condition
+        counts = worker_counts(hub_url)
+        row = {"minute": minute, "rss_mb": {n: rss_mb(pr) for n, pr in procs.items()},
+               "analysed": counts, "sets": sets_saved(hub_url)}
+        rows.append(row)
+        if not args.json:
+            print(f"{minute:4d} " + " ".join(f"{row['rss_mb'][n]:14.1f}" for n in procs)
+                  + f" {counts.get('squats', 0):16d} {counts.get('nobody', 0):16d} {row['sets'] or 0:5d}",
+                  flush=True)
+
+
+def report(args, rows: list[dict], procs: list[str], tmp: Path) -> int:
+    """Print the growth figures; 0 when the target is met (or too short to tell), else 1."""
     def growth_from(minute: int) -> dict[str, float]:
         if len(rows) <= minute:
             return {}
