@@ -74,7 +74,8 @@ def sets_of(hub_url: str) -> list[dict]:
     return httpx.get(hub_url + "/api/v1/sets").json()["sets"]
 
 
-def start(hub: RunningHub, tmp_path: Path, **kwargs) -> tuple[AnalysisWorker, threading.Event, threading.Thread]:
+def start(hub: RunningHub, tmp_path: Path, **kwargs):
+    """A worker with a ``RepEveryFrame`` per camera, following ``hub``: (worker, stop, thread)."""
     worker = AnalysisWorker(hub.url, lambda cam: RepEveryFrame(), spool_dir=tmp_path / "spool", **kwargs)
     stop = threading.Event()
     thread = run_worker(worker, stop)
@@ -128,7 +129,7 @@ def test_a_set_closed_while_the_hub_is_down_reaches_it_after_a_worker_restart(tm
     worker, stop, thread = start(hub, tmp_path)
     try:
         post_frame(hub.url, "side", 0, clip_jpegs[0])
-        assert wait_until(lambda: worker.tracks.get("side") is not None and worker.tracks["side"].analysed >= 1, 10)
+        assert wait_until(lambda: "side" in worker.tracks and worker.tracks["side"].analysed >= 1, 10)
         assert wait_until(lambda: worker.sets_pending == 0, 10)  # the open set reached the hub
         hub.stop()
         # The worker stops while the hub is down: its set ends (worker_stopped) and cannot be sent.

@@ -153,7 +153,8 @@ def test_monitor_page_shows_a_worker_that_does_not_follow_the_hub(dashboard_env,
         # Following again: the alert clears.
         link.update(following=True, follow_error=None, sets_pending=0)
         assert httpx.post(hub.url + "/api/v1/heartbeats", json={**beat, "worker": link}).status_code == 201
-        assert poller.wait_for(lambda p: p.snapshot().alerts is not None and not p.snapshot().alerts.active, 10)
+        assert poller.wait_for(
+            lambda p: p.snapshot().alerts is not None and not p.snapshot().alerts.active, 10)
         at.run()
         row = {r["process"]: r for r in table(at, "process")}["worker:gpu-pc:w1"]
         assert (row["state"], row["detail"]) == ("alive", "following the hub")

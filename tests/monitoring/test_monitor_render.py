@@ -127,8 +127,9 @@ def test_a_worker_that_does_not_follow_the_hub_says_so_and_why():
     ])
     rows = {r["process"]: r for r in process_rows(snap, "dashboard:pc")}
     assert rows["worker:pc:w1"]["state"] == "alive, not following the hub"
-    assert rows["worker:pc:w1"]["detail"] == ("not following the hub: WSServerHandshakeError: 502 Bad Gateway; "
-                                              "3 set update(s) not yet acknowledged; 2 malformed event(s) skipped")
+    assert rows["worker:pc:w1"]["detail"] == (
+        "not following the hub: WSServerHandshakeError: 502 Bad Gateway; "
+        "3 set update(s) not yet acknowledged; 2 malformed event(s) skipped")
     assert (rows["worker:pc:w2"]["state"], rows["worker:pc:w2"]["detail"]) == ("alive", "following the hub")
     assert rows["worker:pc:w3"]["state"] == "lost"  # what it said last no longer holds
     assert (rows["client:pc:front"]["state"], rows["client:pc:front"]["detail"]) == ("alive", None)
