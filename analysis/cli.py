@@ -31,16 +31,22 @@ def _analyze(video: Path, reference, progress: bool) -> dict:
 
 def cmd_reps(args) -> int:
     lib = ReferenceLibrary(args.library)
-    ref = None if args.no_reference else (lib.load(args.reference) if args.reference else lib.load_default())
+    ref = None if args.no_reference else lib.reference_set(args.reference)
     summary = _analyze(Path(args.video), ref, progress=not args.json)
     if args.json:
         print(json.dumps(summary))
     else:
         print(f"{args.video}: {summary['reps']} reps, mean score {summary['mean_score']}, view {summary['view']}")
         for r in summary["reps_detail"]:
-            faults = ", ".join(f"{f['name']} ({f['severity']})" for f in r["faults"]) or "-"
-            print(f"  rep {r['rep']}: seq {r['start_seq']}-{r['end_seq']} score {r['score']} faults: {faults}")
+            faults = ", ".join(f"{f['name']} ({f['severity']}, {f['confidence']} confidence, "
+                               f"{'; '.join(_moment(m) for m in f['moments'])})" for f in r["faults"]) or "-"
+            print(f"  rep {r['rep']}: {r['view']} view, {r['start_time_ns'] / 1e9:.2f}-{r['end_time_ns'] / 1e9:.2f} s, "
+                  f"score {r['score']} (reference {r['reference']}), faults: {faults}")
     return 0
+
+
+def _moment(m: dict) -> str:
+    return f"{m['phase']} {m['start_time_ns'] / 1e9:.2f}-{m['end_time_ns'] / 1e9:.2f} s"
 
 
 def cmd_evaluate(args) -> int:
@@ -62,12 +68,14 @@ def cmd_reference(args) -> int:
     lib = ReferenceLibrary(args.library)
     if args.ref_cmd == "list":
         for name in lib.names():
-            print(name)
+            ref = lib.load(name)
+            print(f"{name}\t{ref.view}\t{len(ref.reps)} reps\t{ref.source}")
         return 0
-    ref = lib.build_default(progress=True) if args.ref_cmd == "build-default" else lib.build(
-        args.video, args.name, progress=True)
-    print(f"reference {ref.name!r}: {len(ref.frames)} frames, {len(ref.reps)} reps, view {ref.view} "
-          f"-> {lib.path(ref.name)}")
+    refs = lib.build_default(progress=True) if args.ref_cmd == "build-default" else [lib.build(
+        args.video, args.name, progress=True)]
+    for ref in refs:
+        print(f"reference {ref.name!r}: {len(ref.frames)} frames, {len(ref.reps)} reps, view {ref.view} "
+              f"-> {lib.path(ref.name)}")
     return 0
 
 
@@ -80,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reps", help="count and score the reps in a video")
     r.add_argument("video", type=Path)
     r.add_argument("--json", action="store_true", help='print {"reps": N, "reps_detail": [...], "faults": [...]}')
-    r.add_argument("--reference", help="reference name (default: the default reference, built if missing)")
+    r.add_argument("--reference", help="reference name (default: the default reference, built if missing); "
+                   "a camera whose view differs is scored against the library's reference of its view")
     r.add_argument("--no-reference", action="store_true", help="count reps and faults only, no scores")
     r.set_defaults(func=cmd_reps)
     e = sub.add_parser("evaluate", help="faults, rep counts and scores against the labelled clips")
@@ -97,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = rs.add_parser("build", help="build a reference from a video")
     b.add_argument("video", type=Path)
     b.add_argument("--name", required=True)
-    rs.add_parser("build-default", help="build the default reference (side_bodyweight_intellifit1)")
-    rs.add_parser("list", help="list stored references")
+    rs.add_parser("build-default", help="build the default reference of each view (analysis/paths.py)")
+    rs.add_parser("list", help="list stored references: name, view, reps, source video")
     ref.set_defaults(func=cmd_reference)
     gaze_offline.add_parser(sub)
     return p

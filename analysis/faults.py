@@ -1,56 +1,98 @@
-"""Form-fault checks on one completed rep.
+"""Form-fault checks on one completed rep, judged over the whole movement.
 
-Each check declares the camera views it can be trusted in (``views``): a check whose view is not
-available is skipped, so the later multi-camera fusion can run each check on the camera that sees
-it best. Each check measures one number on the rep (``measure``), compares it with a minor and a
-major threshold, and returns a ``Fault`` (name, severity, one-line cue, measured value, threshold).
+Each check summarises one measure of ``measures.RepSeries`` over the rep (``summarise``), compares
+the value with a minor and a major threshold, and reports a ``Fault``: name, severity, one-line cue,
+measured value, threshold, the view it was judged from with a confidence, the moments of the rep
+where the per-frame measure was beyond the threshold (so the coach can point at them), and, when a
+reference of the same view is at hand, the reference's value at matched knee flexion.
 
-Checks, measures and thresholds (all measured on MediaPipe landmarks, so they carry its noise;
-thresholds include a tolerance for it):
-    depth_not_reached (side, oblique): at the deepest frame, how far the hip is above the knee,
-        as the thigh's angle above horizontal, asin((knee_y - hip_y) / |hip - knee|) in world
-        coordinates. Parallel = 0. Minor > 15 deg, major > 30 deg. Source: "thighs at least
-        parallel to the floor" (NSCA Essentials of Strength Training, back squat technique); the
-        15 deg tolerance covers MediaPipe's hip landmark sitting above the hip joint centre.
-    knees_caving (front): at the deepest frame, knee separation / ankle separation (horizontal, image).
-        Minor < 0.90, major < 0.75. Source: normalised knee separation as a dynamic valgus screen
-        (Noyes et al., Am J Sports Med 2005;33(2):197-207); knees should track over the feet.
-    forward_lean (side): at the deepest frame, trunk lean minus shin lean (both from vertical, in
-        the image plane). Minor > 25 deg, major > 35 deg. Source: NASM overhead-squat assessment,
-        "excessive forward lean" = torso no longer parallel to the tibia. The 25 deg tolerance is
-        ours: on the eye-checked side-view reps in ../shared/data/squat the difference is 6-21 deg
-        (bodyweight squats with arms forward lean more), and none shows a lean a coach would call.
-        Image angles are used because in a side view the sagittal plane is the image plane, while
-        MediaPipe's world z (needed for 3-D angles) is a learnt guess; hence side view only.
-    heels_rising (side): largest rise during the rep of the foot's pitch (heel above toe tip, in
-        the image plane) over its value on the rep's first frame. Minor > 15 deg, major > 25 deg.
-        Source: NASM overhead-squat assessment compensation "feet: heels rise"; the tolerance covers
-        MediaPipe's heel/toe jitter (up to 14 deg on the flat-footed side-view reps in our footage).
-        In a front or oblique view the foot is foreshortened and the pitch is not measurable.
-    asymmetry (front): at the deepest frame, |left knee angle - right knee angle| (world).
-        Minor > 15 deg, major > 25 deg. Source: bilateral asymmetry above ~15 % is commonly treated
-        as relevant (Impellizzeri et al., Med Sci Sports Exerc 2007;39(11):2044-50); 15 deg is ~15 %
-        of a 100 deg knee range.
+Each check declares the views it can be trusted in (``views``: view -> confidence). A view it does
+not list is skipped, so the multi-camera fusion takes each check from a camera that sees it.
+"Low" confidence marks a measure that rests on MediaPipe's learnt depth (world z) in that view.
+
+Checks and thresholds. The measures are defined in ``measures``; every threshold was picked by
+``python -m analysis.evaluation.calibrate`` on the dev split of the labelled clips (rule in its
+docstring: best F1 at precision >= 0.9 for the minor threshold, the median labelled rep for the
+major one) and rounded; the figures quoted are that command's output (per counted rep, in the views
+the check runs in). The test split was not used.
+    depth_not_reached (side, oblique; front low): the rep's smallest knee angle (3-D, after a
+        3-frame median so that one bad frame cannot deepen a rep). Thighs parallel to the floor put
+        the knee at roughly 60-80 deg. Minor > 83 deg, major > 106 deg. Dev: labelled shallow reps
+        82-129 deg (median 106, 65 reps), others 37-83 deg (71 reps), AUC 1.00. Standard: "thighs
+        at least parallel to the floor", NSCA Essentials of Strength Training and Conditioning,
+        back squat.
+    knees_caving (front, camera square): knee-to-shoulder separation ratio (image), median over
+        the deep part. Minor < 1.11, major < 0.58 (knees nearly together). Dev: the one labelled
+        caving rep 0.90; the 5 clean reps filmed square 1.32-1.90. Knees that track over a stance
+        of about shoulder width spread to at least shoulder width at depth; caving pulls them
+        inside it. Screen: knee separation at depth as in Barber-Westin et al. 2005 (``measures``).
+        Run only with the camera square to the athlete (``FRONTAL_MIN_FACING``). Six dev reps
+        cannot pin a threshold down: the minor threshold lies midway between the caving rep and
+        the narrowest clean one, and the evaluation's test split is what says how it generalises.
+    forward_lean (side, oblique; front low): trunk angle from vertical (world), median over the
+        deep part. Minor > 47 deg, major > 55 deg. Dev: labelled forward-lean / chest-drop reps
+        44-73 deg (median 55, 55 reps), others 14-48 deg (121 reps), AUC 0.996. Standard: NASM
+        overhead-squat assessment, "excessive forward lean". In a front view the lean rests on
+        MediaPipe's depth estimate.
+    heels_rising (side; oblique, front low): foot pitch (image) over the deep part minus the
+        athlete's own pitch standing at the rep's start, median. Minor > 11 deg, major > 17 deg.
+        Dev: labelled heel-rise reps 11-21 deg (median 17, 29 reps), others -8-13 deg (140 reps),
+        AUC 0.999. Medians over the deep part ignore a heel landmark that jitters for a few
+        frames, and a long hold at the bottom weighs no more than a short one. Standard: NASM
+        overhead-squat assessment, "feet: heels rise". Oblique and front views foreshorten the
+        foot; the change from the athlete's own standing pitch still shows a heel that lifts.
+    asymmetry (front): lateral hip shift over the ankle separation (image), median over the deep
+        part minus the standing baseline. Minor > 0.45, major > 0.91. No dev rep is labelled
+        asymmetric, so the threshold sits 1.25 x beyond every front-view dev rep (largest 0.36):
+        it flags only shifts that no symmetric squat of the dev split showed, and its recall is
+        unmeasured. Standard: NASM overhead-squat assessment, "asymmetrical weight shift".
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from analysis.angles import angle_to_vertical
 from analysis.features import FrameFeatures
-from analysis.landmarks import LM
+from analysis.measures import RepSeries, rep_series
 from analysis.view import FRONT, OBLIQUE, SIDE
 
 MINOR, MAJOR = "minor", "major"
+HIGH, LOW = "high", "low"
+FRONTAL_MIN_FACING = 0.50
+"""Knee tracking is read from left-right separations in the image, so it needs the camera square
+to the athlete: the rep's upright width ratio (``measures.RepSeries.facing``) at least 0.50, not
+just a front view (> 0.40). Dev: with the gate at 0.40 or 0.45, clips filmed some 30-45 deg off
+square (posture_009/010/024, fitai_correct_3) read clean knees as narrow as the caving rep;
+from 0.50 none does (``python -m analysis.evaluation.calibrate`` prints the reps per gate)."""
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A stretch of consecutive frames of a rep where a measure was beyond its threshold.
+
+    start/end: seq numbers; start_time_ns/end_time_ns: capture times; peak: seq of the worst frame;
+    phase: where the worst frame lies ("descent", "bottom" or "ascent").
+    """
+
+    start_seq: int
+    end_seq: int
+    start_time_ns: int
+    end_time_ns: int
+    peak_seq: int
+    phase: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
 class Fault:
-    """A detected fault. value/threshold share ``unit``; rep is the 1-based rep number (0 if unknown)."""
+    """A detected fault. value/threshold/reference_value share ``unit``; rep is the 1-based rep
+    number (0 if unknown); confidence "high" or "low" (the view rests on MediaPipe's depth guess);
+    moments: where in the rep it happened (at least one)."""
 
     name: str
     severity: str
@@ -60,10 +102,15 @@ class Fault:
     unit: str
     view: str
     rep: int = 0
+    confidence: str = HIGH
+    moments: tuple[Moment, ...] = ()
+    reference_value: float | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["value"] = round(self.value, 2)
+        d["reference_value"] = None if self.reference_value is None else round(self.reference_value, 2)
+        d["moments"] = [m.to_dict() for m in self.moments]
         return d
 
 
@@ -78,142 +125,144 @@ class RepWindow:
     def bottom_frame(self) -> FrameFeatures:
         return self.frames[self.bottom]
 
+    def series(self) -> RepSeries:
+        return rep_series(self.frames, self.bottom)
+
+
+def _median(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else float("nan")
+
+
+def _deep(measure: str) -> Callable[[RepSeries], tuple[float, np.ndarray]]:
+    """Median of ``measure`` over the deep part; per frame, the measure itself."""
+    def summarise(s: RepSeries) -> tuple[float, np.ndarray]:
+        x = s.measure(measure)
+        return _median(x[s.deep]), x
+    return summarise
+
+
+def _deep_over_baseline(measure: str) -> Callable[[RepSeries], tuple[float, np.ndarray]]:
+    """Median over the deep part minus the median over the standing baseline; per frame, the
+    measure minus that baseline."""
+    def summarise(s: RepSeries) -> tuple[float, np.ndarray]:
+        x = s.measure(measure)
+        base = _median(x[s.baseline])
+        return _median(x[s.deep]) - base, x - base
+    return summarise
+
+
+def _deepest_knee(s: RepSeries) -> tuple[float, np.ndarray]:
+    k = s.knee
+    if len(k) >= 3:
+        pad = np.concatenate([k[:1], k, k[-1:]])
+        k = np.nanmedian(np.stack([pad[:-2], pad[1:-1], pad[2:]]), axis=0)
+    return (float(np.nanmin(k)) if np.isfinite(k).any() else float("nan")), k
+
 
 @dataclass(frozen=True)
 class FaultCheck:
-    """One fault check: ``measure(rep) -> float`` (NaN = cannot tell), fault when the value is
-    beyond ``minor`` (``major`` for severity major) in the direction given by ``higher_is_worse``."""
+    """One fault check: ``summarise(series) -> (value, per-frame values)`` (value NaN = cannot
+    tell), graded against ``minor``/``major`` in the direction given by ``higher_is_worse``.
+    ``views``: view -> confidence the check is run with; other views are skipped."""
 
     name: str
-    views: frozenset[str]
+    views: Mapping[str, str]
     minor: float
     major: float
     higher_is_worse: bool
     unit: str
     cue: str
-    measure: callable
+    summarise: Callable[[RepSeries], tuple[float, np.ndarray]]
+    min_facing: float | None = None
 
-    def applies_to(self, view: str | None) -> bool:
-        return view in self.views
+    def applies_to(self, view: str | None, series: RepSeries | None = None) -> bool:
+        """True if the check runs on a rep seen from ``view`` (and, for a check that needs the
+        camera square to the athlete, facing it at least ``min_facing``)."""
+        if view not in self.views:
+            return False
+        return self.min_facing is None or series is None or series.facing >= self.min_facing
+
+    def beyond(self, value, threshold: float):
+        return value > threshold if self.higher_is_worse else value < threshold
 
     def grade(self, value: float) -> str | None:
         """``None``, ``"minor"`` or ``"major"`` for a measured value."""
         if not np.isfinite(value):
             return None
-        beyond = (lambda t: value > t) if self.higher_is_worse else (lambda t: value < t)
-        if beyond(self.major):
+        if self.beyond(value, self.major):
             return MAJOR
-        if beyond(self.minor):
+        if self.beyond(value, self.minor):
             return MINOR
         return None
 
-    def check(self, rep: RepWindow, view: str | None, rep_number: int = 0) -> Fault | None:
-        """The fault found on ``rep`` seen from ``view``, or None (also None if the view does not apply)."""
-        if not self.applies_to(view):
+    def moments(self, s: RepSeries, per_frame: np.ndarray) -> tuple[Moment, ...]:
+        """Runs of deep-part frames beyond the minor threshold; the worst frame if there is none
+        (a median can be beyond the threshold while no single frame of the run stands out)."""
+        with np.errstate(invalid="ignore"):
+            hit = s.deep & np.isfinite(per_frame) & self.beyond(per_frame, self.minor)
+        if not hit.any():
+            candidates = np.where(s.deep & np.isfinite(per_frame))[0]
+            if candidates.size == 0:
+                return ()
+            hit = np.zeros(len(s), bool)
+            worst = candidates[np.argmax(per_frame[candidates])] if self.higher_is_worse else \
+                candidates[np.argmin(per_frame[candidates])]
+            hit[worst] = True
+        out = []
+        idx = np.where(hit)[0]
+        for run in np.split(idx, np.where(np.diff(idx) > 1)[0] + 1):
+            vals = per_frame[run]
+            peak = int(run[np.nanargmax(vals)] if self.higher_is_worse else run[np.nanargmin(vals)])
+            out.append(Moment(int(s.seq[run[0]]), int(s.seq[run[-1]]), int(s.time_ns[run[0]]),
+                              int(s.time_ns[run[-1]]), int(s.seq[peak]), s.phase_at(peak)))
+        return tuple(out)
+
+    def measure(self, s: RepSeries) -> float:
+        return float(self.summarise(s)[0])
+
+    def check(self, s: RepSeries | RepWindow, view: str | None, rep_number: int = 0,
+              reference: RepSeries | None = None) -> Fault | None:
+        """The fault found on a rep seen from ``view``, or None (also None if the view does not
+        apply). ``reference``: the reference rep of the same view, for ``reference_value``."""
+        series = s.series() if isinstance(s, RepWindow) else s
+        if not self.applies_to(view, series):
             return None
-        value = float(self.measure(rep))
-        severity = self.grade(value)
+        value, per_frame = self.summarise(series)
+        severity = self.grade(float(value))
         if severity is None:
             return None
+        ref_value = None
+        if reference is not None:
+            ref_value = float(self.summarise(reference)[0])
+            ref_value = ref_value if np.isfinite(ref_value) else None
         threshold = self.major if severity == MAJOR else self.minor
-        return Fault(self.name, severity, self.cue, value, threshold, self.unit, view, rep_number)
-
-
-def _mid(w: np.ndarray, a: LM, b: LM) -> np.ndarray:
-    return (w[a] + w[b]) / 2
-
-
-def thigh_above_parallel_deg(world: np.ndarray) -> float:
-    """Mean over both legs of asin((knee_y - hip_y) / |hip - knee|) in degrees: 0 = thigh parallel
-    to the floor, positive = hip above knee, 90 = standing. Input (33, >=3) world, y down."""
-    w = np.asarray(world, np.float64)
-    out = []
-    for hip, knee in ((LM.LEFT_HIP, LM.LEFT_KNEE), (LM.RIGHT_HIP, LM.RIGHT_KNEE)):
-        v = w[knee, :3] - w[hip, :3]
-        n = np.linalg.norm(v)
-        if n > 0:
-            out.append(np.degrees(np.arcsin(np.clip(v[1] / n, -1, 1))))
-    return float(np.mean(out)) if out else float("nan")
-
-
-def knee_ankle_separation_ratio(image_xy: np.ndarray) -> float:
-    """|x_Lknee - x_Rknee| / |x_Lankle - x_Rankle| from (33, 2) image points; NaN if ankles coincide."""
-    p = np.asarray(image_xy, np.float64)
-    ankles = abs(p[LM.LEFT_ANKLE, 0] - p[LM.RIGHT_ANKLE, 0])
-    if ankles <= 1e-9:
-        return float("nan")
-    return float(abs(p[LM.LEFT_KNEE, 0] - p[LM.RIGHT_KNEE, 0]) / ankles)
-
-
-def trunk_minus_shin_lean_deg(points: np.ndarray) -> float:
-    """Trunk lean minus shin lean from vertical, in degrees (both legs' shins averaged).
-
-    Input (33, D): D = 2 image points (what the check uses) or D >= 3 world landmarks."""
-    w = np.asarray(points, np.float64)
-    w = w[:, :3] if w.shape[1] >= 3 else w
-    trunk = angle_to_vertical(_mid(w, LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER) - _mid(w, LM.LEFT_HIP, LM.RIGHT_HIP))
-    shins = [angle_to_vertical(w[k] - w[a]) for k, a in
-             ((LM.LEFT_KNEE, LM.LEFT_ANKLE), (LM.RIGHT_KNEE, LM.RIGHT_ANKLE))]
-    return float(trunk - np.nanmean(shins))
-
-
-def foot_pitch_deg(image_xy: np.ndarray) -> float:
-    """Mean over both feet of the heel's elevation above the toe tip in the image plane, degrees:
-    atan2(y_toe - y_heel, |x_heel - x_toe|) (y down, so heel up > 0). Input (33, 2) image points."""
-    p = np.asarray(image_xy, np.float64)
-    out = []
-    for heel, toe in ((LM.LEFT_HEEL, LM.LEFT_FOOT_INDEX), (LM.RIGHT_HEEL, LM.RIGHT_FOOT_INDEX)):
-        v = p[heel, :2] - p[toe, :2]
-        if np.any(v != 0):
-            out.append(np.degrees(np.arctan2(-v[1], abs(v[0]))))
-    return float(np.mean(out)) if out else float("nan")
-
-
-def _depth(rep: RepWindow) -> float:
-    return thigh_above_parallel_deg(rep.bottom_frame.world)
-
-
-def _valgus(rep: RepWindow) -> float:
-    return knee_ankle_separation_ratio(rep.bottom_frame.image_xy)
-
-
-def _lean(rep: RepWindow) -> float:
-    return trunk_minus_shin_lean_deg(rep.bottom_frame.image_xy)
-
-
-def _heels(rep: RepWindow) -> float:
-    pitches = np.array([foot_pitch_deg(f.image_xy) for f in rep.frames])
-    if not np.isfinite(pitches).any():
-        return float("nan")
-    return float(np.nanmax(pitches) - pitches[np.isfinite(pitches)][0])
-
-
-def _asymmetry(rep: RepWindow) -> float:
-    a = rep.bottom_frame.angles
-    return float(abs(a[0] - a[1]))
+        return Fault(self.name, severity, self.cue, float(value), threshold, self.unit, view, rep_number,
+                     self.views[view], self.moments(series, np.asarray(per_frame, np.float64)), ref_value)
 
 
 CHECKS: tuple[FaultCheck, ...] = (
-    FaultCheck("depth_not_reached", frozenset({SIDE, OBLIQUE}), 15.0, 30.0, True, "deg",
-               "Sit deeper: bring your hips down to knee height.", _depth),
-    FaultCheck("knees_caving", frozenset({FRONT}), 0.90, 0.75, False, "ratio",
-               "Push your knees out over your toes.", _valgus),
-    FaultCheck("forward_lean", frozenset({SIDE}), 25.0, 35.0, True, "deg",
-               "Keep your chest up: torso parallel to your shins.", _lean),
-    FaultCheck("heels_rising", frozenset({SIDE}), 15.0, 25.0, True, "deg",
-               "Keep your heels down: weight through mid-foot.", _heels),
-    FaultCheck("asymmetry", frozenset({FRONT}), 15.0, 25.0, True, "deg",
-               "Even out: bend both knees the same amount.", _asymmetry),
+    FaultCheck("depth_not_reached", {SIDE: HIGH, OBLIQUE: HIGH, FRONT: LOW}, 83.0, 106.0, True, "deg",
+               "Sit deeper: bring your hips down to knee height.", _deepest_knee),
+    FaultCheck("knees_caving", {FRONT: HIGH}, 1.11, 0.58, False, "ratio",
+               "Push your knees out over your toes.", _deep("knee_shoulder_ratio"), FRONTAL_MIN_FACING),
+    FaultCheck("forward_lean", {SIDE: HIGH, OBLIQUE: HIGH, FRONT: LOW}, 47.0, 55.0, True, "deg",
+               "Keep your chest up: sit the hips down, not back.", _deep("trunk_lean")),
+    FaultCheck("heels_rising", {SIDE: HIGH, OBLIQUE: LOW, FRONT: LOW}, 11.0, 17.0, True, "deg",
+               "Keep your heels down: weight through mid-foot.", _deep_over_baseline("foot_pitch")),
+    FaultCheck("asymmetry", {FRONT: HIGH}, 0.45, 0.91, True, "ratio",
+               "Even out: keep your hips centred over your feet.", _deep_over_baseline("hip_shift")),
 )
 """All checks, in the order they are reported."""
 
 
-def check_rep(rep: RepWindow, view: str | None, rep_number: int = 0,
-              checks: Sequence[FaultCheck] = CHECKS) -> list[Fault]:
+def check_rep(rep: RepWindow | RepSeries, view: str | None, rep_number: int = 0,
+              checks: Sequence[FaultCheck] = CHECKS, reference: RepSeries | None = None) -> list[Fault]:
     """Run every check that applies to ``view`` on ``rep``; returns the faults found (maybe empty)."""
+    series = rep.series() if isinstance(rep, RepWindow) else rep
     found = []
     for c in checks:
-        f = c.check(rep, view, rep_number)
+        f = c.check(series, view, rep_number, reference)
         if f is not None:
             found.append(f)
     return found

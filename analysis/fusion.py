@@ -1,10 +1,13 @@
 """Multi-camera fault fusion: one verdict per check, from the camera whose view suits it.
 
-Each camera's worker runs only the checks its view supports (``faults.CHECKS[*].views``: knee
-tracking and asymmetry need a front view, trunk lean and heel rise a side view, depth a side or
-oblique one). When several cameras film the same rep, their reps are matched by time, and the
-fused rep takes each check from a camera that could run it. A check no camera could run is
-reported as unavailable, so the user learns which camera to add.
+Each camera's worker runs only the checks its view supports, each with a confidence
+(``faults.CHECKS[*].views``: knee tracking and weight shift need a front view; depth and trunk lean
+are trusted from the side or at an angle and read with low confidence from the front; heel rise is
+trusted from the side). When several cameras film the same rep, their reps are matched by time,
+and the fused rep takes each check from a camera that could run it, from the cameras that run it
+with high confidence when there are any: a low-confidence flag is dropped when a camera that sees
+the check clearly did not raise it. A check no camera could run is reported as unavailable, so the
+user learns which camera to add.
 
 Reps are matched by the hub's own synchroniser (``server.synchronizer.ApproximateTimeSync``, the
 ROS ApproximateTime policy that cuts the synchronised frame sets), fed with each rep's midpoint
@@ -27,7 +30,8 @@ MAX_MIDPOINT_SPREAD_NS = 750_000_000
 jitter (start/end detected a few frames apart) plus clock offset error (a few ms, bench/sync.py),
 far below this; the neighbouring rep's midpoint is at least a whole rep away."""
 
-CHECK_VIEWS: dict[str, frozenset[str]] = {c.name: c.views for c in CHECKS}
+CHECK_VIEWS: dict[str, frozenset[str]] = {c.name: frozenset(c.views) for c in CHECKS}
+CHECK_CONFIDENCE: dict[str, dict[str, str]] = {c.name: dict(c.views) for c in CHECKS}
 _ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -84,12 +88,16 @@ def fuse(sets: Mapping[str, Sequence[dict]]) -> list[FusedRep]:
     fused = []
     for members in match_reps(sets):
         views = {cam: rep.get("view", "unknown") for cam, rep in members.items()}
+        clear = {code: {cam for cam, v in views.items() if conf.get(v) == "high"}
+                 for code, conf in CHECK_CONFIDENCE.items()}
         faults: dict[str, tuple[str, dict]] = {}
         for cam, rep in members.items():
             for f in rep.get("faults", []):
                 code = f["code"]
                 if views[cam] not in CHECK_VIEWS.get(code, frozenset({views[cam]})):
                     continue  # a check run from an unsuitable view is not trusted
+                if clear.get(code) and cam not in clear[code]:
+                    continue  # another camera sees this check clearly and did not raise it
                 have = faults.get(code)
                 if have is None or _ORDER.get(f["severity"], 3) < _ORDER.get(have[1]["severity"], 3):
                     faults[code] = (cam, f)

@@ -25,5 +25,14 @@ def reference_dir() -> Path:
 
 
 DEFAULT_REFERENCE_NAME = "default"
-DEFAULT_REFERENCE_CLIP = "side_bodyweight_intellifit1.mp4"
-"""Side view, bodyweight, plain studio, 2 clean reps: the default answer sheet."""
+DEFAULT_REFERENCES: dict[str, tuple[str, str]] = {
+    "side": (DEFAULT_REFERENCE_NAME, "side_barbell_rohanx01.mp4"),
+    "front": ("default-front", "front_barbell_gymvision.mp4"),
+    "oblique": ("default-oblique", "oblique_bodyweight_intellifit2.mp4"),
+}
+"""view -> (reference name, clip under ``squat_dir()``): the answer sheets built when a library has
+none of its own. Side: a barbell back squat to about parallel (2 reps); front: a barbell squat
+below parallel (3 reps); oblique: a bodyweight squat below parallel (5 reps). Each is the deepest
+squat of its view among the rep-labelled clips of ``squat_dir()`` (PROVENANCE.md); the
+form-labelled clips under ``labelled/`` are kept for evaluation only."""
+DEFAULT_REFERENCE_CLIP = DEFAULT_REFERENCES["side"][1]

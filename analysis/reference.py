@@ -11,6 +11,10 @@ reference is a folder ``<library>/<name>/`` with
                     user at the matched phase.
 Derived values are recomputed from the landmarks on load, so a reference always matches the
 code that scores against it; the stored curves are for people and plots.
+
+A reference records its view (that of its model reps). A camera is scored against the reference of
+its own view when the library has one (``ReferenceSet``): the one chosen, if it is of that view,
+else the library's default of that view (``paths.DEFAULT_REFERENCES``), else the one chosen.
 """
 
 from __future__ import annotations
@@ -27,13 +31,15 @@ import numpy as np
 
 from analysis.faults import RepWindow
 from analysis.features import FrameFeatures
-from analysis.paths import DEFAULT_REFERENCE_CLIP, DEFAULT_REFERENCE_NAME, reference_dir, squat_dir
+from analysis.measures import RepSeries, rep_series
+from analysis.paths import DEFAULT_REFERENCE_NAME, DEFAULT_REFERENCES, reference_dir, squat_dir
 from analysis.pose import PoseFrame
 from analysis.reps import Phase, Rep
 from analysis.scoring import RepScore, score_rep
+from analysis.view import classify_ratio
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 THUMB_HEIGHT = 360
 """Height of the stored reference pictures, px: a dashboard tile, at ~15-30 kB per JPEG."""
 MODEL_DEPTH_TOLERANCE = 0.05
@@ -53,6 +59,7 @@ class Reference:
     def __post_init__(self) -> None:
         self._pos = {f.index: i for i, f in enumerate(self.frames)}
         self._halves = [self._split(r) for r in self.reps]
+        self._series: dict[int, RepSeries] = {}
 
     @property
     def model_reps(self) -> list[int]:
@@ -76,10 +83,13 @@ class Reference:
         w = self.window(self.reps.index(rep))
         return list(w.frames[: w.bottom + 1]), list(w.frames[w.bottom:])
 
-    def thumbnail(self, seq: int, folder: Path) -> bytes | None:
-        """JPEG of reference frame ``seq`` stored under ``folder`` (the reference's library folder)."""
-        path = folder / "frames" / f"{int(seq)}.jpg"
-        return path.read_bytes() if path.exists() else None
+    def series(self, k: int | None = None) -> RepSeries:
+        """Form measures of rep ``k`` (0-based; default the first model rep), computed once."""
+        k = self.model_reps[0] if k is None else k
+        if k not in self._series:
+            w = self.window(k)
+            self._series[k] = rep_series(w.frames, w.bottom)
+        return self._series[k]
 
     def phase_match(self, hip_height: float, phase: Phase) -> FrameFeatures:
         """Reference frame at the same phase: in the first model rep's descent (phase DOWN), ascent (UP)
@@ -102,7 +112,7 @@ class Reference:
         for k in self.model_reps:
             s = score_rep(user, sequence_of(self.window(k)))
             if best is None or s.score > best.score:
-                best = RepScore(**{**s.__dict__, "reference_rep": k + 1})
+                best = RepScore(**{**s.__dict__, "reference_rep": k + 1, "reference": self.name})
         if best is None:
             raise ValueError(f"reference {self.name!r} has no reps")
         return best
@@ -153,9 +163,21 @@ class Reference:
         return cls(meta["name"], meta["source"], meta["fps"], frames, [Rep(**r) for r in meta["reps"]], meta["view"])
 
 
+def reference_view(frames: Sequence[FrameFeatures], reps: Sequence[Rep]) -> str | None:
+    """The view of a reference: that of its deepest rep (``measures.RepSeries.facing``); None
+    without reps."""
+    if not reps:
+        return None
+    rep = min(reps, key=lambda r: r.min_hip_height)
+    inside = [f for f in frames if rep.start <= f.index <= rep.end]
+    facing = rep_series(inside).facing if inside else float("nan")
+    return classify_ratio(facing) if np.isfinite(facing) else None
+
+
 def from_analyzer(name: str, source: str, fps: float, analyzer) -> Reference:
     """Turn a finished ``PoseAnalyzer`` run (with unbounded history) into a reference."""
-    return Reference(name, source, fps, list(analyzer.history), list(analyzer.counter.reps), analyzer.views.view)
+    frames, reps = list(analyzer.history), list(analyzer.counter.reps)
+    return Reference(name, source, fps, frames, reps, reference_view(frames, reps))
 
 
 def build_from_poses(name: str, source: str, fps: float, poses: Sequence[PoseFrame | None]) -> Reference:
@@ -169,8 +191,33 @@ def build_from_poses(name: str, source: str, fps: float, poses: Sequence[PoseFra
 
 
 class _NoEstimator:
-    def estimate(self, frame):  # pragma: no cover - build_from_poses never calls process()
+    def estimate(self, frame):  # pragma: no cover - poses always come from the caller or the cache
         raise RuntimeError("poses are supplied by the caller")
+
+
+@dataclass(frozen=True)
+class ReferenceSet:
+    """The reference chosen for scoring and, per view, the library's reference of that view.
+
+    ``for_view(view)``: the chosen reference if it is of ``view`` (or the view is unknown), else the
+    library's reference of ``view``, else the chosen one. ``name`` is the chosen reference's."""
+
+    chosen: Reference
+    by_view: dict[str, Reference]
+
+    @property
+    def name(self) -> str:
+        return self.chosen.name
+
+    def for_view(self, view: str | None) -> Reference:
+        if view is None or self.chosen.view == view:
+            return self.chosen
+        return self.by_view.get(view, self.chosen)
+
+    @classmethod
+    def of(cls, reference: "Reference | ReferenceSet") -> "ReferenceSet":
+        """A set around one reference (no alternatives per view), or the set itself."""
+        return reference if isinstance(reference, ReferenceSet) else cls(reference, {})
 
 
 class ReferenceLibrary:
@@ -202,51 +249,80 @@ class ReferenceLibrary:
         return path.read_bytes() if path.exists() else None
 
     def build(self, video: Path | str, name: str, progress: bool = False,
-              analyzer_factory: Callable | None = None,
               on_progress: Callable[[int, int], None] | None = None) -> Reference:
         """Run pose over every frame of ``video`` and store the result as ``name``.
 
-        progress: a tqdm bar; on_progress(frames_done, frame_count) after each frame (count 0 if
-        unknown), for a ``st.progress`` bar. Raises FileNotFoundError for a missing video,
-        ValueError for a bad name or if no rep was found in it (a reference without reps cannot
-        score anything).
+        The poses come from the pose cache (``pose_cache``) when the same video was analysed
+        before, so a rebuild only replays them and redraws the pictures. progress: a tqdm bar;
+        on_progress(frames_done, frame_count) after each frame (count 0 if unknown), for a
+        ``st.progress`` bar. Raises FileNotFoundError for a missing video, ValueError for a bad
+        name or if no rep was found in it (a reference without reps cannot score anything).
         """
         import cv2
 
-        from analysis.offline import analyze_video
-        from analysis.session import PoseAnalyzer
+        from analysis.pose_cache import clip_poses
+        from analysis.session import DEFAULT_MAX_WIDTH, PoseAnalyzer
+        from analysis.video import frames as video_frames
+        from analysis.video import probe
 
+        info = probe(video)
         thumbs = self.path(name) / "frames"
         shutil.rmtree(thumbs, ignore_errors=True)  # a rebuild must not keep pictures of the old video
         thumbs.mkdir(parents=True, exist_ok=True)
+        poses = clip_poses(video, DEFAULT_MAX_WIDTH)
+        analyzer = PoseAnalyzer(f"reference:{name}", history_frames=None, estimator=_NoEstimator())
+        it = video_frames(video)
+        if progress:
+            from tqdm import tqdm
 
-        def on_frame(frame, seq: int, total: int) -> None:
+            it = tqdm(it, total=info.frame_count or None, desc=Path(video).name, unit="frame")
+        for frame, t_ns, seq in it:
+            if seq < len(poses.poses):
+                analyzer.update(poses.poses[seq], seq, t_ns)
             h, w = frame.shape[:2]
             small = cv2.resize(frame, (max(1, round(w * THUMB_HEIGHT / h)), THUMB_HEIGHT), interpolation=cv2.INTER_AREA)
             ok, jpg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
             if ok:
                 (thumbs / f"{seq}.jpg").write_bytes(jpg.tobytes())
             if on_progress is not None:
-                on_progress(seq + 1, total)
-
-        make = analyzer_factory or (lambda: PoseAnalyzer(f"reference:{name}", history_frames=None))
-        run = analyze_video(video, make(), progress=progress, on_frame=on_frame)
-        ref = from_analyzer(name, str(video), run.info.fps, run.analyzer)
-        run.analyzer.close()
+                on_progress(seq + 1, info.frame_count or 0)
+        ref = from_analyzer(name, str(video), info.fps, analyzer)
         if not ref.reps:
             shutil.rmtree(self.path(name), ignore_errors=True)
             raise ValueError(f"no complete rep found in {video}; cannot use it as a reference")
         self.save(ref)
-        log.info("reference %s built from %s: %d frames, %d reps", name, video, len(ref.frames), len(ref.reps))
+        log.info("reference %s built from %s: %d frames, %d reps, view %s", name, video, len(ref.frames),
+                 len(ref.reps), ref.view)
         return ref
 
-    def build_default(self, progress: bool = False) -> Reference:
-        """Build the default reference from ``../shared/data/squat/side_bodyweight_intellifit1.mp4``."""
-        return self.build(squat_dir() / DEFAULT_REFERENCE_CLIP, DEFAULT_REFERENCE_NAME, progress=progress)
+    def build_default(self, progress: bool = False) -> list[Reference]:
+        """Build the default reference of every view (``paths.DEFAULT_REFERENCES``) from the shared
+        footage. Raises FileNotFoundError if a clip is missing."""
+        return [self.build(squat_dir() / clip, name, progress=progress) for name, clip in DEFAULT_REFERENCES.values()]
+
+    def ensure_defaults(self) -> None:
+        """Build each default reference that is missing or stored by an older format (seconds each).
+        Raises FileNotFoundError if a clip to build from is missing."""
+        for name, clip in DEFAULT_REFERENCES.values():
+            try:
+                self.load(name)
+            except (FileNotFoundError, ValueError):
+                self.build(squat_dir() / clip, name)
 
     def load_default(self) -> Reference:
-        """The default reference, built first if missing or stored by an older format (a few seconds)."""
-        try:
-            return self.load(DEFAULT_REFERENCE_NAME)
-        except (FileNotFoundError, ValueError):
-            return self.build_default()
+        """The default (side) reference, with every default built first if missing."""
+        self.ensure_defaults()
+        return self.load(DEFAULT_REFERENCE_NAME)
+
+    def reference_set(self, name: str | None = None) -> ReferenceSet:
+        """``name`` (default: the default reference) with the library's default of each view.
+        Builds missing defaults first. Raises FileNotFoundError for an unknown ``name``."""
+        self.ensure_defaults()
+        chosen = self.load(name or DEFAULT_REFERENCE_NAME)
+        by_view = {}
+        for view, (default, _) in DEFAULT_REFERENCES.items():
+            try:
+                by_view[view] = chosen if default == chosen.name else self.load(default)
+            except (FileNotFoundError, ValueError):
+                continue
+        return ReferenceSet(chosen, by_view)

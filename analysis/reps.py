@@ -14,7 +14,12 @@ A sample counts only when one leg (hip, knee and ankle) has MediaPipe visibility
 and hip_height is plausible (``VALID_HIP_RANGE``); others keep the state, so a person walking out of
 frame or a missed detection neither starts nor ends a rep. Both signals are median-filtered over the
 samples of the last ``MEDIAN_WINDOW_S`` of capture time (causal): the same smoothing at 12 fps as at
-30 fps and for a worker that skips frames.
+30 fps and for a worker that skips frames. When the pose is lost past the bottom because the athlete
+stood up out of the top of the frame (``lost(rose_out_of_view=True)``) and the newest raw sample is
+already standing, the rep completes there: a camera that cuts off the head loses the pose as the
+athlete stands up (MediaPipe's detector needs the face, its tracker lets go near the top), and the
+filter's lag would otherwise keep the rep from ever reaching the top. A pose lost any other way
+(walking out of frame, a missed detection) changes nothing.
 
 States: UNKNOWN -> (ARMED) -> TOP -> DOWN -> BOTTOM -> UP -> TOP (rep counted on the return to TOP).
     TOP     knee >= TOP_KNEE (150 deg) and hip_height >= TOP_HIP (0.85).
@@ -144,6 +149,19 @@ class RepCounter:
         k = float(np.median([w[3] for w in self._window]))
         # The filtered value stands for the middle of the window, which is where events are dated.
         i = self._window[len(self._window) // 2][1]
+        return self._step(t, i, h, k)
+
+    def lost(self, rose_out_of_view: bool) -> Rep | None:
+        """No pose in this frame. ``rose_out_of_view``: the last pose had its shoulders above the
+        top of the frame. Then, past the bottom with the newest raw sample standing, the rep
+        completes on that sample (module doc) and is returned; otherwise nothing changes."""
+        if not rose_out_of_view or self.phase not in (Phase.BOTTOM, Phase.UP) or not self._window:
+            return None
+        t, i, h, k = self._window[-1]
+        if not self._is_top(h, k):
+            return None
+        self._window.clear()
+        self.phase = Phase.UP
         return self._step(t, i, h, k)
 
     def _is_top(self, h: float, k: float) -> bool:

@@ -1,5 +1,25 @@
-"""Similarity scores (0-100) between a user's squat and the reference.
+"""Scores (0-100): how close a frame is to the reference, and how good a whole rep is.
 
+Rep score (``rep_score``): the weighted mean of one term per form criterion the rep's view can
+judge and one term for its similarity to the reference of the same view,
+    score = 100 * (W_SIMILARITY * similarity / 100 + sum_c criterion_c) / (W_SIMILARITY + n_criteria)
+    criterion_c = clip(1 - (value_c - minor_c) / (bad_c - minor_c), 0, 1),
+        bad_c = major_c + RAMP_BEYOND_MAJOR * (major_c - minor_c)
+for every check of ``faults.CHECKS`` that runs on the rep (its measure and thresholds; for a check
+where lower is worse the signs flip). A criterion costs nothing while the measure stays on the sound
+side of the check's minor threshold, falls linearly beyond it and is spent at half the minor-major
+span past the major threshold, so the score and the faults tell the same story: a rep without a
+fault scores 90-100 from any camera, a major fault costs up to a criterion's whole share. Each
+criterion weighs one, and so does the similarity (W_SIMILARITY = 1). How this was chosen: on the dev
+split of the labelled clips (``python -m analysis evaluate``), with the ramp starting at the clean
+reps' median instead, clean reps scored 70 in oblique views and 90 in front views (a 20-point
+spread: a sound squat was penalised for the style of its view) and the ROC AUC of the score for
+"clean" was 0.87; starting at the minor threshold gave AUC 0.976 and a 1.2-point spread. Weighting
+the similarity 0 to 4 moved the AUC by less than 0.01; at 1 it keeps a share of the score on
+"looks like the answer sheet" without letting the camera's position decide.
+
+Similarity (``score_rep``): the two reps' angle-feature curves (n, 4) are aligned by DTW
+(``dtw.align``); the similarity is the mean frame similarity over the matched pairs of the path.
 Frame similarity (``frame_similarity``), two parts weighted equally (``POSE_WEIGHT`` = 0.5):
     pose part  = 100 * clip((cos - COS_FLOOR) / (1 - COS_FLOOR), 0, 1)
         cos = cosine similarity of the flattened, normalised (``normalize.normalize_pose``) 3-D
@@ -8,27 +28,23 @@ Frame similarity (``frame_similarity``), two parts weighted equally (``POSE_WEIG
         This is the keypoint-vector cosine similarity of Google's Move Mirror
         (https://medium.com/tensorflow/move-mirror-an-ai-experiment-with-pose-estimation-in-the-browser-using-tensorflow-js-2f7b769f9b23).
         COS_FLOOR = 0.6: hip-centred body vectors all point "outwards" from the hips, so even
-        unrelated poses have cos ~0.5-0.7; the floor spreads the useful range (our choice, set so
-        a deep-squat frame against a standing frame scores ~0 on this part).
+        unrelated poses have cos ~0.5-0.7; the floor spreads the useful range (set so a deep-squat
+        frame against a standing frame scores ~0 on this part).
     angle part = 100 * clip(1 - mean|delta angle| / ANGLE_TOLERANCE, 0, 1)
         over knee, hip, ankle (each the mean of both sides) and trunk lean, in degrees;
         ANGLE_TOLERANCE = 45 deg (a 45 deg mean error, e.g. standing vs a half squat, scores 0).
         Joint angles carry the clinical meaning the cosine blurs; e.g. the NASM overhead-squat
         assessment and most squat checkers (LearnOpenCV AI Fitness Trainer) grade these angles.
-
-Rep score (``score_rep``): the two reps' angle-feature curves (n, 4) are aligned by DTW
-(``dtw.align``); the rep score is the mean frame similarity over the matched pairs of the path.
 Depth credit: going deeper than the reference is not a fault (the standards ask for "at least
-parallel"), so before scoring, the user's knee and hip angles are clamped at the reference rep's
-smallest ones, and user frames whose hip height is below the reference's lowest are scored on
-angles only (there is no reference pose at that depth to compare shapes with).
-Per-joint deviation = mean |user - reference| over matched pairs, in degrees, plus the deviation
-at the user's bottom frame (the phase where form matters most).
+parallel"), so before comparing, the user's knee and hip angles are clamped at the reference rep's
+smallest ones, and user frames whose hip height is below the reference's lowest are compared on
+angles only. Per-joint deviation = mean |user - reference| over matched pairs, in degrees, plus the
+deviation at the user's bottom frame (the phase where form matters most).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -36,6 +52,8 @@ from analysis.angles import ANGLE_NAMES
 from analysis.dtw import align, fill_gaps
 from analysis.landmarks import SQUAT_KEYPOINTS
 
+W_SIMILARITY = 1.0
+RAMP_BEYOND_MAJOR = 0.5
 POSE_WEIGHT = 0.5
 COS_FLOOR = 0.6
 ANGLE_TOLERANCE = 45.0
@@ -139,9 +157,11 @@ class RepSequence:
 
 @dataclass(frozen=True)
 class RepScore:
-    """score 0..100; deviation_deg / bottom_deviation_deg: {feature: mean |user - ref| in degrees};
-    signed_bottom_deg: user - ref at the bottom (negative knee = deeper than the reference);
-    dtw_distance in degrees; path_length >= max(len(user), len(ref))."""
+    """score 0..100 (``rep_score``; the similarity alone until ``with_form`` adds the criteria);
+    similarity 0..100 to the reference rep; criteria: {check name: 0..1}; deviation_deg /
+    bottom_deviation_deg: {feature: mean |user - ref| in degrees}; signed_bottom_deg: user - ref at
+    the bottom (negative knee = deeper than the reference); dtw_distance in degrees; path_length >=
+    max(len(user), len(ref)); reference: the reference's name; reference_rep: its 1-based rep."""
 
     score: float
     deviation_deg: dict[str, float]
@@ -150,11 +170,21 @@ class RepScore:
     dtw_distance: float
     path_length: int
     reference_rep: int = 0
-    frame_scores: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
+    similarity: float = float("nan")
+    criteria: dict[str, float] = field(default_factory=dict)
+    reference: str | None = None
+
+    def with_form(self, criteria: dict[str, float], reference: str | None = None) -> "RepScore":
+        """This similarity combined with the rep's form criteria (``rep_score``)."""
+        return replace(self, score=rep_score(self.similarity, criteria), criteria=dict(criteria),
+                       reference=reference if reference is not None else self.reference)
 
     def to_dict(self) -> dict:
         return {
             "score": round(self.score, 1),
+            "similarity": None if not np.isfinite(self.similarity) else round(self.similarity, 1),
+            "criteria": {k: round(v, 3) for k, v in self.criteria.items()},
+            "reference": self.reference,
             "deviation_deg": {k: round(v, 1) for k, v in self.deviation_deg.items()},
             "bottom_deviation_deg": {k: round(v, 1) for k, v in self.bottom_deviation_deg.items()},
             "signed_bottom_deg": {k: round(v, 1) for k, v in self.signed_bottom_deg.items()},
@@ -193,5 +223,27 @@ def score_rep(user: RepSequence, ref: RepSequence) -> RepScore:
         signed_bottom_deg=dict(zip(FEATURE_NAMES, signed_bottom.tolist())),
         dtw_distance=al.distance,
         path_length=len(al.path),
-        frame_scores=scores,
+        similarity=total,
     )
+
+
+def criterion(value: float, minor: float, major: float, higher_is_worse: bool = True) -> float:
+    """One form criterion's term (0..1) from a check's measured value and thresholds (module doc);
+    NaN when the value is NaN."""
+    if not np.isfinite(value):
+        return float("nan")
+    sign = 1.0 if higher_is_worse else -1.0
+    v, lo, hi = sign * value, sign * minor, sign * major
+    bad = hi + RAMP_BEYOND_MAJOR * (hi - lo)
+    return float(np.clip(1.0 - (v - lo) / (bad - lo), 0.0, 1.0))
+
+
+def rep_score(similarity: float | None, criteria: dict[str, float]) -> float:
+    """The rep score 0..100 (module doc) from a similarity 0..100 (None or NaN: no reference) and
+    the criteria's terms 0..1 (NaN terms are left out). NaN if there is nothing to score."""
+    parts = [(1.0, c) for c in criteria.values() if np.isfinite(c)]
+    if similarity is not None and np.isfinite(similarity):
+        parts.append((W_SIMILARITY, similarity / 100.0))
+    if not parts:
+        return float("nan")
+    return float(100.0 * sum(w * v for w, v in parts) / sum(w for w, _ in parts))

@@ -2,7 +2,7 @@
 
 ``PoseAnalyzer`` is what the live analysis worker and the offline CLI both drive::
 
-    analyzer = PoseAnalyzer("cam-side", reference=ReferenceLibrary().load_default())
+    analyzer = PoseAnalyzer("cam-side", reference=ReferenceLibrary().reference_set())
     result = analyzer.process(frame_bgr, capture_time_ns, seq)   # pose + everything below
     result.to_dict()                                             # JSON-ready
 
@@ -21,15 +21,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from analysis.angles import ANGLE_NAMES
-from analysis.faults import Fault, RepWindow, check_rep
+from analysis.faults import CHECKS, Fault, RepWindow, check_rep
 from analysis.features import FrameFeatures
+from analysis.landmarks import LM
 from analysis.pose import PoseEstimator, PoseFrame
 from analysis.reps import Phase, Rep, RepCounter
-from analysis.scoring import RepScore, RepSequence, frame_similarity, score_rep
-from analysis.view import ViewTracker
+from analysis.scoring import RepScore, RepSequence, criterion, frame_similarity
+from analysis.view import ViewTracker, classify_ratio
 
 if TYPE_CHECKING:
-    from analysis.reference import Reference
+    from analysis.reference import Reference, ReferenceSet
 
 DEFAULT_MAX_WIDTH = 640
 """Frames are analysed at most 640 px wide: the width the camera clients upload, so the offline
@@ -46,7 +47,10 @@ def _r(x: float | None, nd: int = 2) -> float | None:
 
 @dataclass(frozen=True)
 class RepReport:
-    """A completed rep: segmentation (seq numbers and capture times), depth, score and faults."""
+    """A completed rep: segmentation (seq numbers and capture times), depth, score and faults.
+
+    criteria: {check name: 0..1} the form terms of the score (``scoring.rep_score``), present
+    without a reference too; score: None without a reference."""
 
     rep: Rep
     start_time_ns: int
@@ -54,6 +58,7 @@ class RepReport:
     score: RepScore | None
     faults: list[Fault]
     view: str | None
+    criteria: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -67,6 +72,8 @@ class RepReport:
             "min_knee_deg": _r(self.rep.min_knee, 1),
             "min_hip_height": _r(self.rep.min_hip_height, 3),
             "score": None if self.score is None else _r(self.score.score, 1),
+            "reference": None if self.score is None else self.score.reference,
+            "criteria": {k: _r(v, 3) for k, v in self.criteria.items()},
             "deviation": None if self.score is None else self.score.to_dict(),
             "faults": [f.to_dict() for f in self.faults],
             "view": self.view,
@@ -80,7 +87,8 @@ class AnalysisResult:
     landmarks / world_landmarks: float32 (33, 4) (x, y normalised to the image / metres; z; visibility)
     or None when no person was found. angles: {name: degrees} (``angles.ANGLE_NAMES``). score: 0..100
     similarity of this frame to the phase-matched reference frame (None without reference or pose);
-    reference_seq: that reference frame's seq (the frame a coach shows beside the user).
+    reference_seq: that reference frame's seq (the frame a coach shows beside the user);
+    reference: the name of that reference (a camera is scored against the reference of its view).
     rep_count / rep_phase: the rep state machine. rep: the rep completed on this frame, if any,
     with its faults. processing_ms: wall time of this call (pose + analysis).
     """
@@ -101,6 +109,7 @@ class AnalysisResult:
     rep: RepReport | None = None
     faults: list[Fault] = field(default_factory=list)
     reference_seq: int | None = None
+    reference: str | None = None
 
     @property
     def pose_found(self) -> bool:
@@ -127,6 +136,7 @@ class AnalysisResult:
             "rep": None if self.rep is None else self.rep.to_dict(),
             "faults": [f.to_dict() for f in self.faults],
             "reference_seq": self.reference_seq,
+            "reference": self.reference,
         }
 
 
@@ -135,23 +145,27 @@ class PoseAnalyzer:
 
     Args:
         camera_id: used in results and logs.
-        reference: the answer sheet to score against (``reference.Reference``); None = no scores.
+        reference: the answer sheet to score against: a ``reference.Reference``, or a
+            ``reference.ReferenceSet`` to score each view against the reference of that view;
+            None = no scores (reps, faults and form criteria still).
         estimator: anything with ``estimate(frame_bgr) -> PoseFrame | None``; default a new
             ``PoseEstimator(max_width)`` (one MediaPipe graph per analyzer, never shared).
         history_frames: frames kept for rep scoring; None keeps all (offline, reference building).
     """
 
-    def __init__(self, camera_id: str = "cam", reference: "Reference | None" = None, estimator=None,
-                 max_width: int | None = DEFAULT_MAX_WIDTH, history_frames: int | None = DEFAULT_HISTORY) -> None:
+    def __init__(self, camera_id: str = "cam", reference: "Reference | ReferenceSet | None" = None,
+                 estimator=None, max_width: int | None = DEFAULT_MAX_WIDTH,
+                 history_frames: int | None = DEFAULT_HISTORY) -> None:
         self.camera_id = camera_id
-        self.reference = reference
+        self.references: "ReferenceSet | None" = None
+        self.use_reference(reference)
         self._estimator = estimator
         self._max_width = max_width
         self.counter = RepCounter()
         self.views = ViewTracker()
         self.history: deque[FrameFeatures] = deque(maxlen=history_frames)
         self.reports: list[RepReport] = []
-        self.frame_scores: list[float] = []
+        self._shoulders_above_frame = False
 
     @property
     def estimator(self):
@@ -181,30 +195,45 @@ class PoseAnalyzer:
         """Analysis of an already estimated pose (None = no person in the frame)."""
         t0 = time.perf_counter() if t0 is None else t0
         if pose is None:
+            done = self.counter.lost(rose_out_of_view=self._shoulders_above_frame)
+            report = self._finish_rep(done, self.views.view) if done is not None else None
             return AnalysisResult(self.camera_id, seq, capture_time_ns, (time.perf_counter() - t0) * 1e3,
                                   None, None, None, None, self.views.view, None, self.counter.count,
-                                  self.counter.phase.value)
+                                  self.counter.phase.value, rep=report,
+                                  faults=[] if report is None else report.faults)
         ff = FrameFeatures.from_pose(pose, seq, capture_time_ns)
         self.history.append(ff)
+        self._shoulders_above_frame = bool(pose.landmarks[[LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER], 1].mean() < 0)
         view = self.views.update(ff.image_xy)
         done = self.counter.update(seq, ff.hip_height, ff.knee, capture_time_ns, ff.legs_visible)
         report = self._finish_rep(done, view) if done is not None else None
-        score, ref_seq = self._frame_score(ff)
-        if score is not None:
-            self.frame_scores.append(score)
+        score, ref_seq, ref_name = self._frame_score(ff, view)
         return AnalysisResult(
             self.camera_id, seq, capture_time_ns, (time.perf_counter() - t0) * 1e3,
             pose.landmarks, pose.world_landmarks, pose.image_size,
             dict(zip(ANGLE_NAMES, ff.angles.tolist())), view, score, self.counter.count,
             self.counter.phase.value, ff.hip_height, report, [] if report is None else report.faults, ref_seq,
+            ref_name,
         )
 
-    def _frame_score(self, ff: FrameFeatures) -> tuple[float | None, int | None]:
-        if self.reference is None or not self.reference.reps:
-            return None, None
-        ref = self.reference.phase_match(ff.hip_height, self.counter.phase)
+    @property
+    def reference(self) -> "Reference | None":
+        """The chosen reference (None without one)."""
+        return None if self.references is None else self.references.chosen
+
+    def _reference_for(self, view: str | None) -> "Reference | None":
+        if self.references is None:
+            return None
+        ref = self.references.for_view(view)
+        return ref if ref.reps else None
+
+    def _frame_score(self, ff: FrameFeatures, view: str | None) -> tuple[float | None, int | None, str | None]:
+        reference = self._reference_for(view)
+        if reference is None:
+            return None, None, None
+        ref = reference.phase_match(ff.hip_height, self.counter.phase)
         s = frame_similarity(ff.norm, ref.norm, ff.visibility, ref.visibility, ff.features, ref.features)
-        return (s if np.isfinite(s) else None), ref.index
+        return (s if np.isfinite(s) else None), ref.index, reference.name
 
     def rep_frames(self, rep: Rep) -> RepWindow:
         """The kept frames of ``rep`` (start..end) and its bottom within them."""
@@ -214,12 +243,17 @@ class PoseAnalyzer:
 
     def _finish_rep(self, rep: Rep, view: str | None) -> RepReport:
         window = self.rep_frames(rep)
-        score = None
-        if self.reference is not None and self.reference.reps:
-            score = self.reference.score(window)
-        faults = check_rep(window, view, rep.index)
+        series = window.series()
+        view = classify_ratio(series.facing) if np.isfinite(series.facing) else view
+        reference = self._reference_for(view)
+        ref_series = None if reference is None else reference.series()
+        faults = check_rep(series, view, rep.index, reference=ref_series)
+        criteria = {c.name: criterion(c.measure(series), c.minor, c.major, c.higher_is_worse)
+                    for c in CHECKS if c.applies_to(view, series)}
+        criteria = {k: v for k, v in criteria.items() if np.isfinite(v)}
+        score = None if reference is None else reference.score(window).with_form(criteria)
         report = RepReport(rep, window.frames[0].capture_time_ns, window.frames[-1].capture_time_ns,
-                           score, faults, view)
+                           score, faults, view, criteria)
         self.reports.append(report)
         return report
 
@@ -246,11 +280,12 @@ class PoseAnalyzer:
             self.counter = RepCounter()
         self.counter.new_set()
         self.reports = []
-        self.frame_scores = []
 
-    def use_reference(self, reference: "Reference | None") -> None:
+    def use_reference(self, reference: "Reference | ReferenceSet | None") -> None:
         """Score against another answer sheet from the next frame on (reps already scored keep theirs)."""
-        self.reference = reference
+        from analysis.reference import ReferenceSet
+
+        self.references = None if reference is None else ReferenceSet.of(reference)
 
     def close(self) -> None:
         """Release the pose graph (only if this analyzer created or was given one)."""

@@ -59,12 +59,19 @@ SEVERITY = {"minor": "warning", "major": "critical"}
 VIEWS = {"front", "side", "oblique"}
 
 
+def _moment_to_wire(m: dict) -> dict:
+    return {"start_time_ns": int(m["start_time_ns"]), "end_time_ns": int(m["end_time_ns"]),
+            "peak_seq": int(m["peak_seq"]), "phase": m["phase"]}
+
+
 def fault_to_wire(f: dict, with_detail: bool = False) -> dict:
     """``faults.Fault.to_dict()`` → the hub's ``Fault`` (``SetFault`` with ``with_detail``)."""
     out = {"code": f["name"], "severity": SEVERITY.get(f.get("severity"), "info"),
-           "cue": str(f.get("cue", ""))[:200], "view": f.get("view"), "value": f.get("value")}
+           "cue": str(f.get("cue", ""))[:200], "view": f.get("view"), "value": f.get("value"),
+           "confidence": f.get("confidence"), "moments": [_moment_to_wire(m) for m in f.get("moments", ())][:16]}
     if with_detail:
-        out.update(threshold=f.get("threshold"), unit=f.get("unit"), rep=int(f.get("rep", 0)))
+        out.update(threshold=f.get("threshold"), unit=f.get("unit"), rep=int(f.get("rep", 0)),
+                   reference_value=f.get("reference_value"))
     return out
 
 
@@ -75,6 +82,7 @@ def _rep_to_wire(r: dict) -> dict:
         "start_time_ns": r.get("start_time_ns"), "end_time_ns": r.get("end_time_ns"),
         "duration_s": r.get("duration_s"), "min_knee_deg": r.get("min_knee_deg"),
         "min_hip_height": r.get("min_hip_height"), "score": r.get("score"),
+        "reference": r.get("reference"), "criteria": r.get("criteria") or {},
         "deviation_deg": dev.get("deviation_deg"), "bottom_deviation_deg": dev.get("bottom_deviation_deg"),
         "faults": [fault_to_wire(f, True) for f in r.get("faults", [])],
         "view": r.get("view") if r.get("view") in VIEWS else "unknown",

@@ -83,6 +83,7 @@ def to_wire(result: dict[str, Any], rep_scores: list[float]) -> dict[str, Any]:
         "view": result.get("view") if result.get("view") in VIEWS else "unknown",
         "score": result.get("score"),
         "reference_seq": result.get("reference_seq"),
+        "reference": result.get("reference"),
         "rep": {"count": int(result.get("rep_count", 0)), "phase": str(result.get("rep_phase", "unknown"))[:32],
                 "rep_scores": rep_scores[-100:]},
         "faults": [fault_to_wire(f) for f in result.get("faults", [])][:32],
@@ -487,9 +488,9 @@ _REFERENCE_LOCK = threading.Lock()
 
 
 def load_reference(name: str | None = None):
-    """A reference from the library (None: the default, built first if missing). References are
-    read-only once loaded, so the cameras' threads share one copy; the lock makes the first
-    cameras wait for one build instead of each building the default at once."""
+    """A reference set from the library (None: the default, with every default built first if
+    missing). References are read-only once loaded, so the cameras' threads share one copy; the
+    lock makes the first cameras wait for one build instead of each building the defaults at once."""
     with _REFERENCE_LOCK:
         return _load_reference(name)
 
@@ -499,8 +500,9 @@ def _load_reference(name: str | None):
     # Imported here: the reference library loads only in the worker process.
     from analysis.reference import ReferenceLibrary
 
-    lib = ReferenceLibrary()
-    return lib.load_default() if name is None else lib.load(name)
+    # The chosen reference with the library's reference of each view: a camera is scored against
+    # the answer sheet of its own view (analysis.reference.ReferenceSet).
+    return ReferenceLibrary().reference_set(name)
 
 
 def default_analyzer(camera_id: str, gaze: bool = True, gaze_fps: float = 15.0) -> FrameAnalyzer:

@@ -93,12 +93,25 @@ Landmark = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(m
 POSE_LANDMARKS = 33
 
 
+class FaultMoment(_Wire):
+    """Where in a rep a fault showed: a run of frames beyond the check's threshold."""
+
+    start_time_ns: int = Field(ge=0, le=2**63 - 1, description="Capture time of the run's first frame, ns.")
+    end_time_ns: int = Field(ge=0, le=2**63 - 1, description="Capture time of the run's last frame, ns.")
+    peak_seq: int = Field(ge=0, le=2**63 - 1, description="Seq of the worst frame of the run.")
+    phase: Literal["descent", "bottom", "ascent"] = Field(description="Where the worst frame lies in the rep.")
+
+
 class Fault(_Wire):
-    code: str = Field(pattern=r"^[a-z0-9_]{1,48}$", description="Machine name, e.g. `knee_valgus`.")
+    code: str = Field(pattern=r"^[a-z0-9_]{1,48}$", description="Machine name, e.g. `knees_caving`.")
     severity: Literal["info", "warning", "critical"]
     cue: str = Field(max_length=200, description="One-line coaching cue.")
     view: str | None = Field(None, max_length=16, description="Camera view the check used.")
     value: float | None = Field(None, allow_inf_nan=False, description="Measured value, in the check's unit.")
+    confidence: Literal["high", "low"] | None = Field(
+        None, description="low: in this view the measure rests on MediaPipe's depth estimate.")
+    moments: list[FaultMoment] = Field(default_factory=list, max_length=16,
+                                       description="Where in the rep it happened (analysis/faults.py).")
 
 
 class RepState(_Wire):
@@ -123,6 +136,8 @@ class AnalysisIn(_Wire):
     score: float | None = Field(None, ge=0, le=100, description="Similarity to the reference, 0-100.")
     reference_seq: int | None = Field(
         None, ge=0, le=10_000_000, description="Seq of the reference frame matched to this frame's phase.")
+    reference: str | None = Field(None, max_length=64, description="Reference this frame was scored against "
+                                                                     "(the library's reference of the camera's view).")
     rep: RepState
     faults: list[Fault] = Field(default_factory=list, max_length=32)
     gaze: GazeOut | None = Field(None, description="Head pose, gaze, blink, attention; null with gaze off.")
@@ -144,6 +159,8 @@ class SetFault(Fault):
     threshold: float | None = Field(None, allow_inf_nan=False, description="The check's threshold, in `unit`.")
     unit: str | None = Field(None, max_length=16, description="Unit of value and threshold, e.g. `deg`.")
     rep: int = Field(0, ge=0, le=100_000, description="1-based rep in the set (0: not tied to a rep).")
+    reference_value: float | None = Field(None, allow_inf_nan=False,
+                                          description="The reference rep's value of the same measure, in `unit`.")
 
 
 _Deg = Annotated[float, Field(ge=0, le=360)]
@@ -160,7 +177,10 @@ class SetRep(_Wire):
     duration_s: float | None = Field(None, ge=0, le=600)
     min_knee_deg: float | None = Field(None, ge=0, le=360, description="Smallest knee angle of the rep, degrees.")
     min_hip_height: float | None = Field(None, ge=-1, le=2, description="Lowest hip height, in leg lengths.")
-    score: float | None = Field(None, ge=0, le=100, description="Rep score against the reference, 0-100.")
+    score: float | None = Field(None, ge=0, le=100, description="Rep score, 0-100 (analysis/scoring.py).")
+    reference: str | None = Field(None, max_length=64, description="Reference the rep was compared with.")
+    criteria: dict[Annotated[str, Field(max_length=48)], Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, description="The score's form terms, 0-1 per check (1: sound).")
     deviation_deg: _JointDeg | None = Field(None, description="Mean |user - reference| per joint over the DTW path.")
     bottom_deviation_deg: _JointDeg | None = Field(None, description="Per-joint deviation at the bottom.")
     faults: list[SetFault] = Field(default_factory=list, max_length=32)

@@ -79,6 +79,13 @@ class SyncSet(_HubModel):
         return max((f.clock_uncertainty_ns for f in self.frames), default=0) / 1e6
 
 
+class FaultMomentView(_HubModel):
+    start_time_ns: int
+    end_time_ns: int
+    peak_seq: int
+    phase: str = Field(description="descent, bottom or ascent.")
+
+
 class FaultView(_HubModel):
     code: str
     severity: str = Field(description="info, warning or critical.")
@@ -86,6 +93,8 @@ class FaultView(_HubModel):
     view: str | None = None
     value: float | None = None
     rep: int = 0
+    confidence: str | None = Field(None, description="high, or low where the view rests on estimated depth.")
+    moments: tuple[FaultMomentView, ...] = ()
 
 
 class RepStateView(_HubModel):
@@ -107,6 +116,7 @@ class AnalysisView(_HubModel):
     view: str = "unknown"
     score: float | None = Field(None, description="Similarity to the reference, 0-100.")
     reference_seq: int | None = None
+    reference: str | None = Field(None, description="Reference this frame was scored against.")
     rep: RepStateView = RepStateView()
     faults: tuple[FaultView, ...] = ()
     processing_ms: float = 0.0
@@ -122,6 +132,8 @@ class SetRepView(_HubModel):
     end_time_ns: int | None = None
     view: str = "unknown"
     score: float | None = None
+    reference: str | None = None
+    criteria: dict[str, float] = Field(default_factory=dict, description="Form terms of the score, 0-1.")
     min_knee_deg: float | None = None
     duration_s: float | None = None
     deviation_deg: dict[str, float] | None = None

@@ -18,6 +18,18 @@ def pytest_configure(config):
     os.environ.setdefault("FORMSYNC_WORKER_SPOOL_DIR", tempfile.mkdtemp(prefix="formsync-worker-sets-"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def default_references():
+    """The default reference of every view, built once per session into the session's library, so
+    that no worker process started by a test spends its first frames building them. Poses come
+    from the pose cache (var/pose-cache), so only the first session on a machine runs MediaPipe."""
+    from analysis.paths import squat_dir
+    from analysis.reference import ReferenceLibrary
+
+    if squat_dir().exists():
+        ReferenceLibrary().ensure_defaults()
+
+
 @pytest.fixture
 def hub():
     """A real hub on a free loopback port, stopped after the test."""

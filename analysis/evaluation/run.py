@@ -28,13 +28,13 @@ class _NoInference:
 def _reference(root: str | None):
     from analysis.reference import ReferenceLibrary
 
-    return ReferenceLibrary(root).load_default()
+    return ReferenceLibrary(root).reference_set()
 
 
 def analyse(clip: LabelledClip, use_cache: bool = True, library_root: str | None = None) -> ClipRecord:
     """Run one clip through the offline path and collect its reps. Raises FileNotFoundError for a
     missing clip."""
-    from analysis.evaluation.poses import clip_poses
+    from analysis.pose_cache import clip_poses
     from analysis.offline import analyze_video
     from analysis.session import DEFAULT_MAX_WIDTH, PoseAnalyzer
 
@@ -65,11 +65,11 @@ def _analyse_file(file: str, use_cache: bool, library_root: str | None) -> ClipR
 def run(clips: tuple[LabelledClip, ...], jobs: int | None = None, use_cache: bool = True,
         library_root: str | Path | None = None, progress: bool = True) -> list[ClipRecord]:
     """Analyse ``clips`` on ``jobs`` processes (default: one per core) and return their records in
-    the order given. The default reference is built first, once, so workers do not race to build it."""
+    the order given. The default references are built first, once, so workers do not race to build them."""
     from analysis.reference import ReferenceLibrary
 
     root = None if library_root is None else str(library_root)
-    ReferenceLibrary(root).load_default()
+    ReferenceLibrary(root).ensure_defaults()
     jobs = jobs or os.cpu_count() or 1
     results: dict[str, ClipRecord] = {}
     bar = None

@@ -14,29 +14,27 @@ def _require_footage():
 
 @pytest.fixture(scope="session")
 def clip_poses():
-    """``get(file) -> (fps, [PoseFrame | None, ...])``: MediaPipe poses of every frame of a clip,
-    computed with the analyzer's own estimator settings and cached for the session."""
+    """``get(file) -> (fps, [PoseFrame | None, ...])``: MediaPipe poses of every frame of a clip
+    (path relative to the squat folder), computed with the analyzer's own estimator settings
+    through the pose cache (``analysis.pose_cache``: real inference the first time on a machine)."""
     _require_footage()
-    from analysis.pose import PoseEstimator
+    from analysis.pose_cache import clip_poses as cached
     from analysis.session import DEFAULT_MAX_WIDTH
-    from analysis.video import frames, probe
 
-    cache: dict[str, tuple[float, list]] = {}
+    memo: dict[str, tuple[float, list]] = {}
 
     def get(file: str):
-        if file not in cache:
-            path = squat_dir() / file
-            with PoseEstimator(max_width=DEFAULT_MAX_WIDTH) as est:
-                poses = [est.estimate(frame) for frame, _, _ in frames(path)]
-            cache[file] = (probe(path).fps, poses)
-        return cache[file]
+        if file not in memo:
+            poses = cached(squat_dir() / file, DEFAULT_MAX_WIDTH)
+            memo[file] = (poses.fps, poses.poses)
+        return memo[file]
 
     return get
 
 
 @pytest.fixture(scope="session")
 def reference_library(tmp_path_factory):
-    """A fresh library holding the default reference, built from the video by the real path."""
+    """A fresh library holding the default reference of each view, built by the real path."""
     _require_footage()
     from analysis.reference import ReferenceLibrary
 
@@ -48,6 +46,12 @@ def reference_library(tmp_path_factory):
 @pytest.fixture(scope="session")
 def default_reference(reference_library):
     return reference_library.load_default()
+
+
+@pytest.fixture(scope="session")
+def references(reference_library):
+    """The default reference with the library's reference of each view (``ReferenceSet``)."""
+    return reference_library.reference_set()
 
 
 def replay(analyzer, fps: float, poses):

@@ -22,25 +22,27 @@ def _r(deg: float) -> float:
 
 def world_pose(thigh_above_parallel: float = 90.0, shin_lean=(0.0, 0.0), trunk_lean: float = 0.0,
                ankle_half_width: float = 0.12, knee_half_width: float | None = None,
-               heel_pitch: float = 0.0) -> np.ndarray:
+               heel_pitch: float = 0.0, shoulder_half_width: float = 0.12, hip_shift: float = 0.0) -> np.ndarray:
     """(33, 4) world landmarks. thigh_above_parallel: 90 standing, 0 thighs parallel;
     shin_lean (left, right) degrees from vertical (knee forward of ankle); trunk_lean degrees from
-    vertical; knee_half_width: knees' |x| (default = ankles'); heel_pitch: heel above toe tip, deg."""
+    vertical; knee_half_width: knees' |x| (default = ankles'); heel_pitch: heel above toe tip, deg;
+    shoulder_half_width: shoulders' |x|; hip_shift: the hips and everything above them moved
+    sideways by this many metres over fixed feet (knees half as far)."""
     w = np.zeros((33, 4))
     w[:, 3] = 1.0
     kx = ankle_half_width if knee_half_width is None else knee_half_width
     th = _r(thigh_above_parallel)
     for sgn, side, lean in ((1, "LEFT", shin_lean[0]), (-1, "RIGHT", shin_lean[1])):
-        hip = np.array([sgn * 0.12, 0.0, 0.0])
+        hip = np.array([sgn * 0.12 + hip_shift, 0.0, 0.0])
         knee = hip + THIGH * np.array([0.0, np.sin(th), np.cos(th)])
-        knee[0] = sgn * kx
+        knee[0] = sgn * kx + hip_shift / 2
         ph = _r(lean)
         ankle = knee + SHIN * np.array([0.0, np.cos(ph), -np.sin(ph)])
         ankle[0] = sgn * ankle_half_width
         toe = ankle + np.array([0.0, 0.07, 0.14])
         p = _r(heel_pitch)
         heel = toe + FOOT * np.array([0.0, -np.sin(p), -np.cos(p)])
-        sh = np.array([sgn * 0.12, 0, 0]) + TORSO * np.array([0.0, -np.cos(_r(trunk_lean)), np.sin(_r(trunk_lean))])
+        sh = np.array([sgn * shoulder_half_width + hip_shift, 0, 0]) + TORSO * np.array([0.0, -np.cos(_r(trunk_lean)), np.sin(_r(trunk_lean))])
         for name, pt in (("HIP", hip), ("KNEE", knee), ("ANKLE", ankle), ("FOOT_INDEX", toe), ("HEEL", heel),
                          ("SHOULDER", sh), ("ELBOW", sh + [0, 0.25, 0]), ("WRIST", sh + [0, 0.5, 0])):
             w[LM[f"{side}_{name}"], :3] = pt

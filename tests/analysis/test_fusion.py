@@ -26,8 +26,16 @@ def test_single_side_camera_reports_front_checks_unavailable():
 
 
 def test_fault_from_an_unsuitable_view_is_dropped():
-    (only,) = fuse({"front": [rep(0, 2, "front", ("forward_lean", "critical"), ("knees_caving", "warning"))]})
-    assert [f["code"] for _, f in only.faults] == ["knees_caving"]
+    (only,) = fuse({"side": [rep(0, 2, "side", ("forward_lean", "critical"), ("knees_caving", "warning"))]})
+    assert [f["code"] for _, f in only.faults] == ["forward_lean"]
+
+
+def test_low_confidence_flag_yields_to_a_camera_that_sees_the_check_clearly():
+    front_lean = rep(0, 2, "front", ("forward_lean", "warning"))
+    (both,) = fuse({"front": [front_lean], "side": [rep(0.1, 2.1, "side")]})
+    assert both.faults == []  # the side camera sees the trunk clearly and raised nothing
+    (alone,) = fuse({"front": [front_lean]})
+    assert [(cam, f["code"]) for cam, f in alone.faults] == [("front", "forward_lean")]
 
 
 def test_reps_are_matched_by_midpoint_within_the_maximum_spread():

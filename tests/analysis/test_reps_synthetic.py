@@ -95,3 +95,15 @@ def test_invalid_samples_are_skipped():
     hip[31] = -0.9  # ankles above hips: a broken detection
     rc, _ = run(hip, knee)
     assert rc.count == 2
+
+
+def test_standing_up_out_of_the_top_of_the_frame_completes_the_rep():
+    """The pose is lost the moment the athlete stands (a camera cutting off the head): the filter has
+    not caught up, so only the rise out of view can end the rep; any other loss changes nothing."""
+    hip, knee = squat_curve(1, stand=0)
+    cut = int(np.argmax((knee > 160) & (np.arange(len(knee)) > np.argmin(knee))))  # first standing frame
+    for rose, expected in ((False, 0), (True, 1)):
+        rc, _ = run(hip[:cut + 1], knee[:cut + 1])
+        assert rc.count == 0 and rc.in_rep
+        done = rc.lost(rose_out_of_view=rose)
+        assert rc.count == expected and (done is not None) == bool(expected)

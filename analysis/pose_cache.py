@@ -1,10 +1,11 @@
 """MediaPipe poses of a whole clip, extracted once and cached on disk.
 
 Pose inference is the slow part of the offline path (~20-30 ms a frame on one core); everything
-after it (``PoseAnalyzer.update``) is deterministic and cheap. The evaluation therefore extracts each
-clip's poses once with the live estimator's settings (``PoseEstimator(max_width=640)``, video mode)
-and replays them through the very same ``update`` path. A cache entry is keyed by the clip's content
-hash, the MediaPipe version and the analysis width, so a changed clip or library is re-extracted.
+after it (``PoseAnalyzer.update``) is deterministic and cheap. The evaluation and reference building
+therefore extract each clip's poses once with the live estimator's settings
+(``PoseEstimator(max_width=640)``, video mode) and replay them through the very same ``update``
+path. A cache entry is keyed by the clip's content hash, the MediaPipe version and the analysis
+width, so a changed clip or library is re-extracted.
 
 Cache folder: ``$FORMSYNC_POSE_CACHE`` or ``<repo>/var/pose-cache``. One ``<key>.npz`` per clip:
     found (T,) bool, landmarks (T, 33, 4) float32, world_landmarks (T, 33, 4) float32 (NaN where no

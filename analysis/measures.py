@@ -1,0 +1,173 @@
+"""Form measures of one rep, frame by frame, and the part of the rep each is judged on.
+
+A rep is judged over its whole movement, not one frame: every measure is a series with one value
+per analysed frame of the rep (``RepSeries``), and a check summarises it over the *deep part* of
+the rep, the frames whose knee flexion is at least ``DEEP_FRACTION`` of the rep's peak flexion,
+on the way down and on the way up. Comparing frames at matched knee flexion is what makes a
+slow and a fast rep, or a long hold at the bottom, comparable. The first ``BASELINE_S`` of the rep
+(the athlete standing before the descent) is the athlete's own baseline where a measure depends on
+stance or build (foot pitch).
+
+Measures (per frame, degrees unless stated):
+    knee            mean 3-D knee angle (hip-knee-ankle, world), 180 = straight.
+    hip_height      hip midpoint above the ankle midpoint over leg length (``features.hip_height``).
+    trunk_lean      angle of the trunk (hip midpoint -> shoulder midpoint, world) from vertical.
+    knee_shoulder_ratio  horizontal distance between the knees over that between the shoulders
+                    (image): where the knees track at depth against a width of the athlete's
+                    frame that the squat does not change. Knees tracking over a stance of about
+                    shoulder width (the NSCA's back-squat stance) read >= ~1; knees caving in read
+                    well below. It stands in for the knee-to-hip separation ratio of valgus
+                    screening (Barber-Westin et al., Am J Sports Med 2005;33(2):197-207) because
+                    MediaPipe's hip landmarks drift when the trunk folds over the thighs, while
+                    the shoulders stay well placed.
+    width_ratio     apparent body width over torso length (``view.width_ratio``): how squarely
+                    the camera faces the athlete.
+    foot_pitch      heel above toe tip in the image plane, mean of both feet: atan2(y_heel - y_toe,
+                    |x_heel - x_toe|) with y up; ~0-20 with the heels down.
+    hip_shift       horizontal offset of the hip midpoint from the ankle midpoint over the ankle
+                    separation (image), absolute: a lateral weight shift.
+    knee_gap        |left - right| 3-D knee angle.
+World measures come from MediaPipe's world landmarks (metres, hip-centred, y down): their depth is a
+learnt estimate, which is why each check states the views it trusts (``faults``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from analysis.angles import angle_to_vertical
+from analysis.features import FrameFeatures
+from analysis.landmarks import LM
+from analysis.view import width_ratio
+
+DEEP_FRACTION = 0.5
+"""Frames with at least half the rep's peak knee flexion form its deep part (the deepest half)."""
+BASELINE_S = 0.2
+"""Seconds at the start of a rep taken as the athlete's standing baseline."""
+UPRIGHT_KNEE = 140.0
+"""Knee angle (deg) above which a frame of a rep counts as upright for reading the camera's view."""
+
+
+def _mid(p: np.ndarray, a: LM, b: LM) -> np.ndarray:
+    return (p[..., a, :] + p[..., b, :]) / 2
+
+
+def trunk_lean(world: np.ndarray) -> np.ndarray:
+    """(T, 33, >=3) world landmarks -> (T,) trunk angle from vertical, degrees (0 = upright)."""
+    w = np.asarray(world, np.float64)[..., :3]
+    return angle_to_vertical(_mid(w, LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER) - _mid(w, LM.LEFT_HIP, LM.RIGHT_HIP))
+
+
+def knee_shoulder_ratio(image_xy: np.ndarray) -> np.ndarray:
+    """(T, 33, 2) isotropic image points -> (T,) |x_Lknee - x_Rknee| / |x_Lshoulder - x_Rshoulder|
+    (NaN where the shoulders coincide)."""
+    p = np.asarray(image_xy, np.float64)
+    knees = np.abs(p[..., LM.LEFT_KNEE, 0] - p[..., LM.RIGHT_KNEE, 0])
+    shoulders = np.abs(p[..., LM.LEFT_SHOULDER, 0] - p[..., LM.RIGHT_SHOULDER, 0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(shoulders > 1e-6, knees / np.where(shoulders > 1e-6, shoulders, 1.0), np.nan)
+
+
+def foot_pitch(image_xy: np.ndarray) -> np.ndarray:
+    """(T, 33, 2) isotropic image points (y down) -> (T,) heel elevation over the toe tip, degrees,
+    mean of both feet (see module doc)."""
+    p = np.asarray(image_xy, np.float64)
+    out = []
+    for heel, toe in ((LM.LEFT_HEEL, LM.LEFT_FOOT_INDEX), (LM.RIGHT_HEEL, LM.RIGHT_FOOT_INDEX)):
+        v = p[..., heel, :] - p[..., toe, :]
+        out.append(np.degrees(np.arctan2(-v[..., 1], np.abs(v[..., 0]))))
+    return np.mean(out, axis=0)
+
+
+def hip_shift(image_xy: np.ndarray) -> np.ndarray:
+    """(T, 33, 2) isotropic image points -> (T,) |hip midpoint x - ankle midpoint x| over the ankle
+    separation (NaN where the ankles coincide)."""
+    p = np.asarray(image_xy, np.float64)
+    ankles = np.abs(p[..., LM.LEFT_ANKLE, 0] - p[..., LM.RIGHT_ANKLE, 0])
+    off = np.abs(_mid(p, LM.LEFT_HIP, LM.RIGHT_HIP)[..., 0] - _mid(p, LM.LEFT_ANKLE, LM.RIGHT_ANKLE)[..., 0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ankles > 1e-6, off / np.where(ankles > 1e-6, ankles, 1.0), np.nan)
+
+
+@dataclass(frozen=True)
+class RepSeries:
+    """The measures of one rep's T frames (see module doc), aligned with ``seq`` and ``time_ns``.
+
+    bottom: index of the deepest frame; deep: (T,) bool mask of the deep part; baseline: (T,) bool
+    mask of the standing frames at the start; phase: (T,) "descent" before the bottom, "ascent" after.
+    """
+
+    seq: np.ndarray
+    time_ns: np.ndarray
+    knee: np.ndarray
+    hip_height: np.ndarray
+    trunk_lean: np.ndarray
+    knee_shoulder_ratio: np.ndarray
+    width_ratio: np.ndarray
+    foot_pitch: np.ndarray
+    hip_shift: np.ndarray
+    knee_gap: np.ndarray
+    bottom: int
+    deep: np.ndarray
+    baseline: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    @property
+    def flexion(self) -> np.ndarray:
+        """Knee flexion, degrees: 180 - knee angle."""
+        return 180.0 - self.knee
+
+    @property
+    def facing(self) -> float:
+        """How squarely the camera faces the athlete: the median width ratio over the rep's upright
+        frames (knee >= ``UPRIGHT_KNEE``), where a forward fold cannot foreshorten the trunk; over
+        all frames if none is upright. NaN without a valid ratio."""
+        upright = self.knee >= UPRIGHT_KNEE
+        x = self.width_ratio[upright & np.isfinite(self.width_ratio)]
+        if not x.size:
+            x = self.width_ratio[np.isfinite(self.width_ratio)]
+        return float(np.median(x)) if x.size else float("nan")
+
+    def phase_at(self, i: int) -> str:
+        return "descent" if i < self.bottom else "bottom" if i == self.bottom else "ascent"
+
+    def measure(self, name: str) -> np.ndarray:
+        """The series called ``name``. Raises AttributeError for an unknown name."""
+        value = getattr(self, name)
+        if not isinstance(value, np.ndarray) or value.shape != self.seq.shape:
+            raise AttributeError(f"{name!r} is not a per-frame measure")
+        return value
+
+
+def rep_series(frames: Sequence[FrameFeatures], bottom: int | None = None) -> RepSeries:
+    """Measures of a rep's frames (in order). ``bottom``: index of the deepest frame (default: the
+    smallest knee angle). Raises ValueError for an empty rep."""
+    if not frames:
+        raise ValueError("a rep needs at least one frame")
+    world = np.stack([f.world[:, :3] for f in frames]).astype(np.float64)
+    image = np.stack([f.image_xy for f in frames])
+    knee = np.array([f.knee for f in frames], np.float64)
+    angles = np.stack([f.angles for f in frames])
+    if bottom is None:
+        bottom = int(np.nanargmin(np.where(np.isfinite(knee), knee, np.inf)))
+    flexion = 180.0 - knee
+    peak = np.nanmax(flexion) if np.isfinite(flexion).any() else np.nan
+    deep = np.isfinite(flexion) & (flexion >= DEEP_FRACTION * peak) if np.isfinite(peak) else np.zeros(len(knee), bool)
+    if not deep.any():
+        deep[bottom] = True
+    time_ns = np.array([f.capture_time_ns for f in frames], np.int64)
+    baseline = time_ns <= time_ns[0] + BASELINE_S * 1e9
+    baseline &= np.arange(len(frames)) < max(1, bottom)
+    return RepSeries(
+        seq=np.array([f.index for f in frames], np.int64), time_ns=time_ns, knee=knee,
+        hip_height=np.array([f.hip_height for f in frames], np.float64),
+        trunk_lean=trunk_lean(world), knee_shoulder_ratio=knee_shoulder_ratio(image),
+        width_ratio=np.array([width_ratio(p) for p in image], np.float64), foot_pitch=foot_pitch(image),
+        hip_shift=hip_shift(image), knee_gap=np.abs(angles[:, 0] - angles[:, 1]),
+        bottom=bottom, deep=deep, baseline=baseline,
+    )
