@@ -259,7 +259,8 @@ class PoseAnalyzer:
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary of the session so far: ``{"reps": N, "reps_detail": [...],
-        "faults": [...], "mean_score": float|None, "view": str|None, "in_rep": bool, "aborted_reps": int}``."""
+        "faults": [...], "mean_score": float|None, "view": str|None, "in_rep": bool, "aborted_reps": int,
+        "reference": str|None}`` (reference: the chosen one; each rep names the one it was scored against)."""
         scores = [r.score.score for r in self.reports if r.score is not None]
         return {
             "reps": self.counter.count,
@@ -269,6 +270,7 @@ class PoseAnalyzer:
             "view": self.views.view,
             "in_rep": self.counter.in_rep,
             "aborted_reps": self.counter.aborted,
+            "reference": None if self.reference is None else self.reference.name,
         }
 
     def start_new_set(self, reset_motion: bool = False) -> None:

@@ -104,7 +104,8 @@ def went_well(summary: SetSummary) -> list[str]:
     flagged = {f.rep for r in reps for f in r.faults} | {f.rep for f in summary.faults}
     clean = [r.rep for r in reps if r.rep not in flagged]
     if reps and not flagged:
-        out.append(f"No form fault was flagged on any of your {len(reps)} reps.")
+        out.append("No form fault was flagged on your rep." if len(reps) == 1
+                   else f"No form fault was flagged on any of your {len(reps)} reps.")
     elif clean:
         out.append(f"{_rep_list(clean).capitalize()} had no flagged fault.")
     scored = [r for r in reps if r.score is not None]

@@ -26,27 +26,27 @@ FAULTS: dict[str, FaultInfo] = {
     "depth_not_reached": FaultInfo(
         "Depth not reached",
         "squat depth not reaching parallel, hips staying above the knees",
-        "thigh angle above parallel at the bottom",
+        "smallest knee angle of the rep",
     ),
     "knees_caving": FaultInfo(
         "Knees caving in",
         "knees caving in (knee valgus) during the squat",
-        "knee-to-ankle width ratio at the bottom",
+        "knee-to-shoulder width ratio over the deep part of the rep",
     ),
     "forward_lean": FaultInfo(
         "Excessive forward lean",
         "excessive forward trunk lean, chest falling forward in the squat",
-        "trunk lean minus shin lean at the bottom",
+        "trunk angle from vertical over the deep part of the rep",
     ),
     "heels_rising": FaultInfo(
         "Heels rising",
         "heels lifting off the floor during the squat, ankle mobility",
-        "rise of the foot's pitch during the rep",
+        "rise of the foot's pitch over the deep part of the rep",
     ),
     "asymmetry": FaultInfo(
         "Left-right asymmetry",
         "uneven squat shifting to one side, one knee bending more than the other",
-        "left-right knee angle difference at the bottom",
+        "sideways shift of the hips over the feet",
     ),
 }
 FAULTS["knee_valgus"] = FAULTS["knees_caving"]  # the name the issue and some coaches use
@@ -180,11 +180,21 @@ def _num(v: float | None, unit: str | None = None) -> str:
     )
 
 
+PHASE_WORDS = {"descent": "on the way down", "bottom": "at the bottom", "ascent": "on the way up"}
+
+
+def when(f: SetFault) -> str:
+    """Where in the rep a fault showed, e.g. ``on the way down and on the way up`` ("" if unknown)."""
+    phases = list(dict.fromkeys(m.phase for m in f.moments))
+    return " and ".join(PHASE_WORDS.get(p, p) for p in phases)
+
+
 def describe_fault(f: SetFault) -> str:
-    """One fault for a prompt, e.g. ``knees_caving (critical, rep 2, front view): knee-to-ankle width
-    ratio at the bottom 0.71, limit 0.75``."""
+    """One fault for a prompt, e.g. ``knees_caving (critical, rep 2, front view, on the way down):
+    knee-to-shoulder width ratio over the deep part of the rep 0.71, limit 1.11``."""
     where = ", ".join(
-        x for x in (f.severity, f"rep {f.rep}" if f.rep else "", f"{f.view} view" if f.view else "") if x
+        x for x in (f.severity, f"rep {f.rep}" if f.rep else "", f"{f.view} view" if f.view else "",
+                    "low confidence" if f.confidence == "low" else "", when(f)) if x
     )
     measured = f"{fault_info(f.code).measure} {_num(f.value, f.unit)}, limit {_num(f.threshold, f.unit)}"
     return f"{f.code} ({where}): {measured}" + (f"; cue: {f.cue}" if f.cue else "")

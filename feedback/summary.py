@@ -19,6 +19,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+class FaultMoment(_Model):
+    """A run of frames of a rep beyond the check's threshold (capture times, ns)."""
+
+    start_time_ns: int
+    end_time_ns: int
+    peak_seq: int = 0
+    phase: Literal["descent", "bottom", "ascent"]
+
+
 class SetFault(_Model):
     """One fault on one rep. ``value`` and ``threshold`` are in ``unit`` (``deg``, ``ratio``...)."""
 
@@ -30,6 +39,9 @@ class SetFault(_Model):
     threshold: float | None = Field(None, allow_inf_nan=False)
     unit: str | None = Field(None, max_length=16)
     rep: int = Field(0, ge=0, description="1-based rep (0: not tied to a rep).")
+    confidence: Literal["high", "low"] | None = Field(
+        None, description="low: the camera's view gives only an estimate of this measure.")
+    moments: tuple[FaultMoment, ...] = Field((), description="Where in the rep the fault showed.")
 
 
 class SetRep(_Model):

@@ -120,18 +120,21 @@ def render_camera(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
                                       max_height=IMAGE_HEIGHT))
             st.caption(f"you · seq {a.seq} · {a.view} view" + ("" if a.pose_found else " · no person found"))
         with ref_col:
-            thumb = ReferenceLibrary().thumbnail(reference, a.reference_seq) if a.reference_seq is not None else None
+            # A camera is scored against the reference of its own view, which may not be the chosen one.
+            shown = a.reference or reference
+            thumb = ReferenceLibrary().thumbnail(shown, a.reference_seq) if a.reference_seq is not None else None
             if thumb is not None:
-                st.html(jpeg_img_html(thumb, f"reference {reference} frame {a.reference_seq}",
+                st.html(jpeg_img_html(thumb, f"reference {shown} frame {a.reference_seq}",
                                       max_height=IMAGE_HEIGHT))
-                st.caption(f"reference {reference} · frame {a.reference_seq}, same phase")
+                st.caption(f"reference {shown} · frame {a.reference_seq}, same phase")
             else:
                 st.caption("The reference frame appears here once a pose is scored.")
         # Two rows of metrics: five in a row cut values short ("bo…") in a two-camera layout.
         score, reps, phase = st.columns(3)
         attention, latency, _ = st.columns(3)
         score.metric("Score", "–" if a.score is None else f"{a.score:.0f}",
-                     help="Similarity of this frame to the reference at the same phase, 0-100.")
+                     help="Similarity of this frame to the reference at the same phase, 0-100; each "
+                          "rep's score also weighs its form (per-rep scores below).")
         reps.metric("Reps", a.rep.count)
         phase.metric("Phase", a.rep.phase)
         attention.metric("Attention", format_attention(a.gaze),
@@ -144,13 +147,15 @@ def render_camera(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
             st.caption("Per-rep scores: " + " · ".join(f"**{s:.0f}**" for s in a.rep.rep_scores))
         faults = active_faults(live)
         for f in faults:
-            st.markdown(fault_line(f))
+            st.markdown(fault_line(f, rep_start_ns=live.reps_detail[-1].start_time_ns))
         if live is not None and live.status == "open" and live.reps_detail and not faults:
             st.markdown(":material/check_circle: No fault on the last rep.")
 
 
 def render_trend(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
-    chart = trend_frame(poller.trend(cam.camera_id), reference_angles(reference) or {})
+    trend = poller.trend(cam.camera_id)
+    scored_against = next((r.reference for r in reversed(trend) if r.reference), reference)
+    chart = trend_frame(trend, reference_angles(scored_against) or {})
     if len(chart) < 2:
         return
     chart = chart.set_index("t")
@@ -198,7 +203,7 @@ def render_fusion(poller: HubPoller, cameras: tuple[CameraStatus, ...]) -> None:
         cams = ", ".join(f"{c} ({r.get('view')})" for c, r in rep.reps.items())
         st.markdown(f"**Rep at {rep.start_ns / 1e9 % 3600:.1f} s** · {cams}")
         for cam, f in rep.faults:
-            st.markdown(fault_line(FaultView.model_validate(f), cam))
+            st.markdown(fault_line(FaultView.model_validate(f), cam, rep.reps[cam].get("start_time_ns")))
         if not rep.faults:
             st.markdown(":material/check_circle: No fault from any view.")
         if rep.unavailable:

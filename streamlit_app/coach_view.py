@@ -94,11 +94,29 @@ def trend_frame(trend: Sequence[AnalysisView], reference_angles: Mapping[int, Ma
     return pd.DataFrame(rows, columns=["t", "score", "knee", "hip", "ref knee", "ref hip"])
 
 
-def fault_line(f: FaultView, camera_id: str | None = None) -> str:
-    """One Markdown line: icon, fault, where it was seen, and its cue."""
-    where = f" ({camera_id}, {f.view} view)" if camera_id else (f" ({f.view} view)" if f.view else "")
+PHASE_WORDS = {"descent": "on the way down", "bottom": "at the bottom", "ascent": "on the way up"}
+
+
+def fault_moments(f: FaultView, rep_start_ns: int | None = None) -> str:
+    """Where in the rep a fault showed: ``on the way down (0.4-0.9 s) and on the way up (1.6-2.0 s)``,
+    times from the rep's start when it is known; "" without moments."""
+    parts = []
+    for m in f.moments:
+        span = "" if rep_start_ns is None else \
+            f" ({(m.start_time_ns - rep_start_ns) / 1e9:.1f}-{(m.end_time_ns - rep_start_ns) / 1e9:.1f} s)"
+        parts.append(PHASE_WORDS.get(m.phase, m.phase) + span)
+    return " and ".join(parts)
+
+
+def fault_line(f: FaultView, camera_id: str | None = None, rep_start_ns: int | None = None) -> str:
+    """One Markdown line: icon, fault, where it was seen (camera, view, low confidence, moments in
+    the rep), and its cue."""
+    where = ", ".join(x for x in (camera_id, f"{f.view} view" if f.view else None,
+                                  "low confidence" if f.confidence == "low" else None,
+                                  fault_moments(f, rep_start_ns) or None) if x)
     rep = f" rep {f.rep}" if f.rep else ""
-    return f"{SEVERITY_ICON.get(f.severity, '')} **{f.code.replace('_', ' ')}**{rep}{where}: {f.cue}"
+    return f"{SEVERITY_ICON.get(f.severity, '')} **{f.code.replace('_', ' ')}**{rep}" + \
+        (f" ({where})" if where else "") + f": {f.cue}"
 
 
 def active_faults(live: SetView | None) -> tuple[FaultView, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from feedback.query import fault_groups, fault_info
+from feedback.query import fault_groups, fault_info, when
 from feedback.retriever import RetrievedChunk
 from feedback.summary import SetSummary
 
@@ -26,14 +26,16 @@ def rep_rows(summary: SetSummary) -> list[dict]:
                 "duration (s)": _fmt(r.duration_s, 2),
                 "deepest knee (°)": _fmt(r.min_knee_deg, 0),
                 "largest deviation": f"{worst} {dev[worst]:.0f}°" if worst else "–",
-                "faults": ", ".join(f"{fault_info(f.code).label} ({f.severity})" for f in r.faults) or "none",
+                "faults": ", ".join(f"{fault_info(f.code).label} ({', '.join(x for x in (f.severity, when(f)) if x)})"
+                                    for f in r.faults) or "none",
             }
         )
     return rows
 
 
 def fault_rows(summary: SetSummary) -> list[dict]:
-    """One row per fault code, most important first: severity, reps, worst value vs limit, cue."""
+    """One row per fault code, most important first: severity, reps, when in the rep, worst value
+    vs limit, confidence, cue."""
     rows = []
     for g in fault_groups(summary):
         w = g.worst
@@ -43,8 +45,10 @@ def fault_rows(summary: SetSummary) -> list[dict]:
                 "fault": g.info.label,
                 "severity": g.severity,
                 "reps": ", ".join(map(str, g.reps)) or "–",
+                "when": ", ".join(dict.fromkeys(p for f in g.occurrences if (p := when(f)))) or "–",
                 "worst": f"{_fmt(w.value, 2 if w.unit == 'ratio' else 0)}{unit}",
                 "limit": f"{_fmt(w.threshold, 2 if w.unit == 'ratio' else 0)}{unit}",
+                "confidence": "low" if all(f.confidence == "low" for f in g.occurrences) else "high",
                 "cue": w.cue,
             }
         )

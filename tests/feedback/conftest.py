@@ -66,4 +66,4 @@ def depth_set() -> SetSummary:
 
 @pytest.fixture
 def clean_set() -> SetSummary:
-    return example_set("real_front_barbell_gymvision")
+    return example_set("real_front_barbell_liftcheck")
