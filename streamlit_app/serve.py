@@ -7,6 +7,10 @@ closed, Streamlit's own session code (``AppSession._on_scriptrunner_event``) rai
 ``RuntimeError: Event loop is closed`` in the script thread, and Python prints a traceback for an
 ordinary Ctrl-C. Nothing is lost (the run's output has no browser left to go to), so exactly that
 error in a Streamlit script thread is dropped; every other thread exception is reported as usual.
+
+Streamlit does not release ``st.cache_resource`` entries when it stops either, so the hub pollers
+the pages started would still be polling while the interpreter shuts down (and fail there). They
+are stopped here once the server has stopped, through the caches' own ``on_release``.
 """
 
 from __future__ import annotations
@@ -32,7 +36,18 @@ def main(argv: list[str] | None = None) -> None:
 
     threading.excepthook = _drop_closed_loop_race
     sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
-    cli.main()  # a click command: leaves through SystemExit with Streamlit's exit code
+    try:
+        cli.main()  # a click command: leaves through SystemExit with Streamlit's exit code
+    finally:
+        _stop_pollers()
+
+
+def _stop_pollers() -> None:
+    from .monitor_resources import get_monitor_poller
+    from .resources import get_poller
+
+    for cached in (get_poller, get_monitor_poller):
+        cached.clear()  # on_release stops and joins each poller
 
 
 if __name__ == "__main__":

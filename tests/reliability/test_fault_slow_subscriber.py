@@ -26,7 +26,10 @@ from tests.reliability.processes import HubProcess
 
 STALLED = 4
 LOAD_CAMERAS = 4
-LOAD_S = 10.0
+# Long enough that the events published clearly exceed what the stalled sockets' buffers can take
+# (~28k frame events with Linux's default 4 MiB tcp_wmem maximum) on a shared 2-core machine that
+# acknowledges ~2.2k frames/s.
+LOAD_S = 20.0
 QUEUE = 64
 
 
