@@ -108,18 +108,22 @@ class DemoRun:
     def children(self) -> list[psutil.Process]:
         return _tree(self.proc.pid)[1:]
 
-    def running(self) -> bool:
-        """Everything up: dashboard, both cameras online, the worker's first result."""
+    def running(self, analysing: bool = True) -> bool:
+        """Everything up: dashboard, both cameras online, the worker following the hub and, with
+        ``analysing``, its first result (before it, the worker may still be loading its models)."""
         if self.proc.poll() is not None:
             raise AssertionError(f"the demo exited ({self.proc.returncode}):\n{self.log()[-3000:]}")
         try:
             if httpx.get(self.ui_url + "/_stcore/health", timeout=1).status_code != 200:
                 return False
+            procs = httpx.get(self.hub_url + "/api/v1/heartbeats", timeout=1).json()["processes"]
+            following = any(p["role"] == "worker" and (p.get("worker") or {}).get("following") for p in procs)
             analysed = httpx.get(self.hub_url + "/api/v1/cameras/side/analysis", timeout=1).status_code == 200
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError, KeyError):
             return False
         cams = cameras(self.hub_url)
-        return analysed and all(cams.get(c, {}).get("online") for c in ("side", "front"))
+        return following and (analysed or not analysing) and all(
+            cams.get(c, {}).get("online") for c in ("side", "front"))
 
     def kill(self) -> None:
         for p in reversed(_tree(self.proc.pid)):
@@ -148,7 +152,10 @@ def test_ctrl_c_stops_the_demo_within_5_s_quietly_and_completely(tmp_path, with_
     demo = DemoRun(tmp_path)
     pw = browser = None
     try:
-        assert wait_until(demo.running, START_TIMEOUT_S, 0.5), demo.log()[-3000:]
+        # Without a browser it is stopped as early as it can be (the worker possibly still loading
+        # MediaPipe); with one, once the Coach page shows analysed frames.
+        assert wait_until(lambda: demo.running(analysing=with_browser), START_TIMEOUT_S, 0.5), \
+            demo.log()[-3000:]
         if with_browser:
             sync_api = pytest.importorskip("playwright.sync_api")
             pw = sync_api.sync_playwright().start()
