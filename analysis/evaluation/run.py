@@ -8,6 +8,7 @@ calls after inference, so the figures are those of the live path (``poses`` modu
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import cache
@@ -83,7 +84,9 @@ def run(clips: tuple[LabelledClip, ...], jobs: int | None = None, use_cache: boo
             if bar is not None:
                 bar.update()
     else:
-        with ProcessPoolExecutor(jobs) as pool:
+        # spawn, not fork: the parent may have run MediaPipe (building the default references), and a
+        # forked copy of its graph threads corrupts the child's heap.
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(_analyse_file, c.file, use_cache, root): c.file for c in clips}
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
