@@ -4,26 +4,43 @@ A rep is judged over its whole movement, not one frame: every measure is a serie
 per analysed frame of the rep (``RepSeries``), and a check summarises it over the *deep part* of
 the rep, the frames whose knee flexion is at least ``DEEP_FRACTION`` of the rep's peak flexion,
 on the way down and on the way up. Comparing frames at matched knee flexion is what makes a
-slow and a fast rep, or a long hold at the bottom, comparable. The first ``BASELINE_S`` of the rep
-(the athlete standing before the descent) is the athlete's own baseline where a measure depends on
-stance or build (foot pitch).
+slow and a fast rep, or a long hold at the bottom, comparable.
+
+The athlete's own standing posture is the *baseline* of the measures that depend on stance, build
+or camera (knee tracking, heel height, weight shift): the rep's frames within the lowest
+``UPRIGHT_FRACTION`` of its knee flexion range (``RepSeries.baseline``), at either end of the rep.
+Why not the rep's first fraction of a second: a rep starts where the counter's filtered knee angle
+leaves the top (``reps``), 0.3 s of median filter after the raw descent began, so on the dev split
+the first 0.2 s of a rep already sat at 32-71 deg of knee flexion (median over each rep); its
+upright frames sit at 14-41 deg, as close to standing as the rep gets.
 
 Measures (per frame, degrees unless stated):
     knee            mean 3-D knee angle (hip-knee-ankle, world), 180 = straight.
     hip_height      hip midpoint above the ankle midpoint over leg length (``features.hip_height``).
     trunk_lean      angle of the trunk (hip midpoint -> shoulder midpoint, world) from vertical.
     knee_shoulder_ratio  horizontal distance between the knees over that between the shoulders
-                    (image): where the knees track at depth against a width of the athlete's
-                    frame that the squat does not change. Knees tracking over a stance of about
-                    shoulder width (the NSCA's back-squat stance) read >= ~1; knees caving in read
-                    well below. It stands in for the knee-to-hip separation ratio of valgus
-                    screening (Barber-Westin et al., Am J Sports Med 2005;33(2):197-207) because
-                    MediaPipe's hip landmarks drift when the trunk folds over the thighs, while
-                    the shoulders stay well placed.
+                    (image). The knee check reads it against the athlete's own standing value
+                    (``faults``): the shoulders keep their width through a squat, so the ratio of
+                    the two is how far the knees spread since the athlete stood on the same stance,
+                    with the shoulders as the ruler that cancels the camera's distance. Knee
+                    separation is the frontal-plane valgus screen of Noyes, Barber-Westin et al.
+                    ("The drop-jump screening test", Am J Sports Med 2005;33(2):197-207), who
+                    normalise it by the hip separation; the knee separation alone also reflects
+                    the stance width (Sigward et al., J Athl Train 2011;46(5):471-475), which the
+                    standing value takes out. The shoulders stand in for the hips because
+                    MediaPipe's hip landmarks drift when the trunk folds over the thighs
+                    (``faults``: the dev figures of every scale tried).
     width_ratio     apparent body width over torso length (``view.width_ratio``): how squarely
                     the camera faces the athlete.
-    foot_pitch      heel above toe tip in the image plane, mean of both feet: atan2(y_heel - y_toe,
-                    |x_heel - x_toe|) with y up; ~0-20 with the heels down.
+    heel_rise       how far the heels rose since standing, in percent of the athlete's standing
+                    leg length in the image (hip-knee plus knee-ankle, mean of both legs, over the
+                    baseline), mean of both feet: the smaller of the heel's rise over the toe tip
+                    (y_toe - y_heel, minus its standing value) and the heel's rise in the image
+                    (standing y_heel - y_heel), y down. A heel that lifts does both; a foot
+                    landmark that slides when the trunk folds over the thighs, or a camera that
+                    tilts, rarely does both, and a vertical rise is not foreshortened by the
+                    camera's yaw the way the foot's pitch is (``faults``: dev figures). ~0 with the
+                    heels down.
     hip_shift       horizontal offset of the hip midpoint from the ankle midpoint over the ankle
                     separation (image), absolute: a lateral weight shift.
     knee_gap        |left - right| 3-D knee angle.
@@ -45,8 +62,10 @@ from analysis.view import width_ratio
 
 DEEP_FRACTION = 0.5
 """Frames with at least half the rep's peak knee flexion form its deep part (the deepest half)."""
-BASELINE_S = 0.2
-"""Seconds at the start of a rep taken as the athlete's standing baseline."""
+UPRIGHT_FRACTION = 0.25
+"""Frames within the lowest quarter of a rep's knee flexion range (from its least to its peak
+flexion) are its standing baseline (module doc): 1-12 frames of each dev rep at 12-30 fps, well
+clear of the deep part (at least half the peak flexion)."""
 UPRIGHT_KNEE = 140.0
 """Knee angle (deg) above which a frame of a rep counts as upright for reading the camera's view."""
 
@@ -71,15 +90,35 @@ def knee_shoulder_ratio(image_xy: np.ndarray) -> np.ndarray:
         return np.where(shoulders > 1e-6, knees / np.where(shoulders > 1e-6, shoulders, 1.0), np.nan)
 
 
-def foot_pitch(image_xy: np.ndarray) -> np.ndarray:
-    """(T, 33, 2) isotropic image points (y down) -> (T,) heel elevation over the toe tip, degrees,
-    mean of both feet (see module doc)."""
+def image_leg_length(image_xy: np.ndarray) -> np.ndarray:
+    """(T, 33, 2) isotropic image points -> (T,) hip-knee plus knee-ankle distance, mean of both
+    legs, in image heights."""
     p = np.asarray(image_xy, np.float64)
-    out = []
-    for heel, toe in ((LM.LEFT_HEEL, LM.LEFT_FOOT_INDEX), (LM.RIGHT_HEEL, LM.RIGHT_FOOT_INDEX)):
-        v = p[..., heel, :] - p[..., toe, :]
-        out.append(np.degrees(np.arctan2(-v[..., 1], np.abs(v[..., 0]))))
-    return np.mean(out, axis=0)
+    seg = lambda a, b: np.linalg.norm(p[..., a, :] - p[..., b, :], axis=-1)  # noqa: E731
+    return (seg(LM.LEFT_HIP, LM.LEFT_KNEE) + seg(LM.LEFT_KNEE, LM.LEFT_ANKLE)
+            + seg(LM.RIGHT_HIP, LM.RIGHT_KNEE) + seg(LM.RIGHT_KNEE, LM.RIGHT_ANKLE)) / 2
+
+
+def heel_rise(image_xy: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """(T, 33, 2) isotropic image points (y down) and a (T,) bool mask of the standing frames ->
+    (T,) heel rise since standing, percent of the standing image leg length (module doc). NaN
+    throughout without a finite baseline."""
+    p = np.asarray(image_xy, np.float64)
+    heel_y = (p[..., LM.LEFT_HEEL, 1] + p[..., LM.RIGHT_HEEL, 1]) / 2
+    toe_y = (p[..., LM.LEFT_FOOT_INDEX, 1] + p[..., LM.RIGHT_FOOT_INDEX, 1]) / 2
+    over_toe = toe_y - heel_y
+    height = -heel_y
+    base = np.asarray(baseline, bool)
+    leg = _nanmedian(image_leg_length(p)[base])
+    if not leg > 0:
+        return np.full(len(p), np.nan)
+    rise = np.minimum(over_toe - _nanmedian(over_toe[base]), height - _nanmedian(height[base]))
+    return 100.0 * rise / leg
+
+
+def _nanmedian(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else float("nan")
 
 
 def hip_shift(image_xy: np.ndarray) -> np.ndarray:
@@ -97,7 +136,8 @@ class RepSeries:
     """The measures of one rep's T frames (see module doc), aligned with ``seq`` and ``time_ns``.
 
     bottom: index of the deepest frame; deep: (T,) bool mask of the deep part; baseline: (T,) bool
-    mask of the standing frames at the start; phase: (T,) "descent" before the bottom, "ascent" after.
+    mask of the standing frames (module doc, at least one frame); ``phase_at``: "descent" before
+    the bottom, "ascent" after.
     """
 
     seq: np.ndarray
@@ -107,7 +147,7 @@ class RepSeries:
     trunk_lean: np.ndarray
     knee_shoulder_ratio: np.ndarray
     width_ratio: np.ndarray
-    foot_pitch: np.ndarray
+    heel_rise: np.ndarray
     hip_shift: np.ndarray
     knee_gap: np.ndarray
     bottom: int
@@ -161,13 +201,26 @@ def rep_series(frames: Sequence[FrameFeatures], bottom: int | None = None) -> Re
     if not deep.any():
         deep[bottom] = True
     time_ns = np.array([f.capture_time_ns for f in frames], np.int64)
-    baseline = time_ns <= time_ns[0] + BASELINE_S * 1e9
-    baseline &= np.arange(len(frames)) < max(1, bottom)
+    baseline = upright_frames(flexion)
     return RepSeries(
         seq=np.array([f.index for f in frames], np.int64), time_ns=time_ns, knee=knee,
         hip_height=np.array([f.hip_height for f in frames], np.float64),
         trunk_lean=trunk_lean(world), knee_shoulder_ratio=knee_shoulder_ratio(image),
-        width_ratio=np.array([width_ratio(p) for p in image], np.float64), foot_pitch=foot_pitch(image),
+        width_ratio=np.array([width_ratio(p) for p in image], np.float64), heel_rise=heel_rise(image, baseline),
         hip_shift=hip_shift(image), knee_gap=np.abs(angles[:, 0] - angles[:, 1]),
         bottom=bottom, deep=deep, baseline=baseline,
     )
+
+
+def upright_frames(flexion: np.ndarray) -> np.ndarray:
+    """(T,) knee flexion in degrees -> (T,) bool mask of the rep's standing baseline: the frames
+    within the lowest ``UPRIGHT_FRACTION`` of its flexion range; the least flexed frame alone when
+    the range is flat; the first frame when no flexion is finite."""
+    f = np.asarray(flexion, np.float64)
+    ok = np.isfinite(f)
+    if not ok.any():
+        out = np.zeros(len(f), bool)
+        out[:1] = True
+        return out
+    lo, hi = float(np.min(f[ok])), float(np.max(f[ok]))
+    return ok & (f <= lo + UPRIGHT_FRACTION * (hi - lo))

@@ -5,16 +5,17 @@ judge and one term for its similarity to the reference of the same view,
     score = 100 * (W_SIMILARITY * similarity / 100 + sum_c criterion_c) / (W_SIMILARITY + n_criteria)
     criterion_c = clip(1 - (value_c - minor_c) / (bad_c - minor_c), 0, 1),
         bad_c = major_c + RAMP_BEYOND_MAJOR * (major_c - minor_c)
-for every check of ``faults.CHECKS`` that runs on the rep (its measure and thresholds; for a check
-where lower is worse the signs flip). A criterion costs nothing while the measure stays on the sound
-side of the check's minor threshold, falls linearly beyond it and is spent at half the minor-major
+for every check of ``faults.CHECKS`` that runs on the rep (its measure and the thresholds of the
+rep's view, ``FaultCheck.thresholds``; for a check where lower is worse the signs flip). A
+criterion costs nothing while the measure stays on the sound side of the check's minor threshold, falls linearly beyond it and is spent at half the minor-major
 span past the major threshold, so the score and the faults tell the same story: a rep without a
 fault scores 90-100 from any camera, a major fault costs up to a criterion's whole share. Each
 criterion weighs one, and so does the similarity (W_SIMILARITY = 1). How this was chosen: on the dev
 split of the labelled clips (``python -m analysis evaluate``), with the ramp starting at the clean
 reps' median instead, clean reps scored 70 in oblique views and 90 in front views (a 20-point
 spread: a sound squat was penalised for the style of its view) and the ROC AUC of the score for
-"clean" was 0.87; starting at the minor threshold gave AUC 0.976 and a 1.2-point spread. Weighting
+"clean" was 0.87; starting at the minor threshold gave AUC 0.976 and a 1.2-point spread (0.977 and
+1.2 with the knee and heel measures read against the standing posture, ``faults``). Weighting
 the similarity 0 to 4 moved the AUC by less than 0.01; at 1 it keeps a share of the score on
 "looks like the answer sheet" without letting the camera's position decide.
 

@@ -248,7 +248,7 @@ class PoseAnalyzer:
         reference = self._reference_for(view)
         ref_series = None if reference is None else reference.series()
         faults = check_rep(series, view, rep.index, reference=ref_series)
-        criteria = {c.name: criterion(c.measure(series), c.minor, c.major, c.higher_is_worse)
+        criteria = {c.name: criterion(c.measure(series), *c.thresholds(view), c.higher_is_worse)
                     for c in CHECKS if c.applies_to(view, series)}
         criteria = {k: v for k, v in criteria.items() if np.isfinite(v)}
         score = None if reference is None else reference.score(window).with_form(criteria)

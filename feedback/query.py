@@ -41,7 +41,7 @@ FAULTS: dict[str, FaultInfo] = {
     "heels_rising": FaultInfo(
         "Heels rising",
         "heels lifting off the floor during the squat, ankle mobility",
-        "rise of the foot's pitch over the deep part of the rep",
+        "heel rise since standing over the deep part of the rep, in % of leg length",
     ),
     "asymmetry": FaultInfo(
         "Left-right asymmetry",

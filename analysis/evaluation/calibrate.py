@@ -12,6 +12,10 @@ labelled without it, the ROC AUC of the measure for the label, and the threshold
 and a major threshold: the median of the labelled reps (a fault as bad as the typical labelled
 case) when there are at least ``MIN_FOR_MEDIAN`` of them, else as far beyond the minor threshold as
 the minor threshold lies from the median unlabelled rep.
+Each check's line covers every view it runs in (for a check gated on the camera facing the athlete,
+only the reps the gate lets through; a line per gate follows); an indented line per view follows
+with the same figures and rule over that view's reps alone, to show where a measure can or cannot
+be trusted.
 The thresholds in ``analysis.faults`` cite these figures. The test split is never used here.
 """
 
@@ -25,7 +29,6 @@ import numpy as np
 from analysis.evaluation.dataset import clips_in
 from analysis.pose_cache import clip_poses
 from analysis.faults import CHECKS, FaultCheck
-from analysis.measures import rep_series
 
 MIN_PRECISION = 0.9
 MIN_FOR_MEDIAN = 5
@@ -33,10 +36,16 @@ MIN_FOR_MEDIAN = 5
 
 @dataclass(frozen=True)
 class Sample:
+    """One counted rep for one check: the check's measure in ``values[check]``, the rep's view and
+    how squarely the camera faced the athlete (``measures.RepSeries.facing``)."""
+
     clip: str
     view: str | None
     truth: bool
     values: dict[str, float]
+    facing: float = float("nan")
+    gated: bool = False
+    """True if the check's facing gate (``FaultCheck.min_facing``) keeps it from running on the rep."""
 
 
 def samples(split: str = "dev") -> list[Sample]:
@@ -52,11 +61,12 @@ def samples(split: str = "dev") -> list[Sample]:
         for seq, pose in enumerate(poses.poses):
             analyzer.update(pose, seq, int(round(seq * 1e9 / poses.fps)))
         for report in analyzer.reports:
-            s = rep_series(analyzer.rep_frames(report.rep).frames)
+            s = analyzer.rep_frames(report.rep).series()
             for c in CHECKS:
                 truth = clip.truth(c.name)
-                if truth is not None and c.applies_to(report.view, s):
-                    out.append(Sample(clip.name, report.view, truth, {"check": c.name, c.name: c.measure(s)}))
+                if truth is not None and c.applies_to(report.view):
+                    out.append(Sample(clip.name, report.view, truth, {"check": c.name, c.name: c.measure(s)},
+                                      s.facing, not c.applies_to(report.view, s)))
     return out
 
 
@@ -96,27 +106,58 @@ def pick_major(check: FaultCheck, minor: float, pos: np.ndarray, neg: np.ndarray
     return float(minor + (minor - typical))
 
 
-def report(split: str = "dev") -> str:
+def _row(c: FaultCheck, label: str, mine: list[Sample], used: str) -> str:
     from sklearn.metrics import roc_auc_score
 
+    pos = np.array([r.values[c.name] for r in mine if r.truth], float)
+    neg = np.array([r.values[c.name] for r in mine if not r.truth], float)
+    pos, neg = pos[np.isfinite(pos)], neg[np.isfinite(neg)]
+    rng = lambda x: f"{x.size:3d}: {x.min():6.2f}..{np.median(x):6.2f}..{x.max():6.2f}" if x.size else "  0"  # noqa: E731
+    auc = "-"
+    if pos.size and neg.size:
+        sign = 1 if c.higher_is_worse else -1
+        auc = f"{roc_auc_score([1] * pos.size + [0] * neg.size, sign * np.concatenate([pos, neg])):.3f}"
+    minor = pick_threshold(c, pos, neg)
+    return (f"{c.name:18} {label:34} {rng(pos):>28} {rng(neg):>28} {auc:>6} "
+            f"{minor:7.2f} {pick_major(c, minor, pos, neg):7.2f} {used:>15}")
+
+
+def report(split: str = "dev") -> str:
+    """One line per check over every view it runs in, then one per view (indented) with the same
+    figures over that view's reps alone."""
     rows = samples(split)
     lines = [f"{'check':18} {'views':34} {'labelled reps':>28} {'other reps':>28} {'AUC':>6} "
              f"{'minor':>7} {'major':>7} {'used':>15}"]
     for c in CHECKS:
-        mine = [r for r in rows if r.values["check"] == c.name]
-        pos = np.array([r.values[c.name] for r in mine if r.truth], float)
-        neg = np.array([r.values[c.name] for r in mine if not r.truth], float)
-        pos, neg = pos[np.isfinite(pos)], neg[np.isfinite(neg)]
-        rng = lambda x: f"{x.size:3d}: {x.min():6.2f}..{np.median(x):6.2f}..{x.max():6.2f}" if x.size else "  0"  # noqa: E731
-        auc = "-"
-        if pos.size and neg.size:
-            sign = 1 if c.higher_is_worse else -1
-            auc = f"{roc_auc_score([1] * pos.size + [0] * neg.size, sign * np.concatenate([pos, neg])):.3f}"
+        everyone = [r for r in rows if r.values["check"] == c.name]
+        mine = [r for r in everyone if not r.gated]
         views = ",".join(f"{v}:{conf}" for v, conf in c.views.items())
-        minor = pick_threshold(c, pos, neg)
-        lines.append(f"{c.name:18} {views:34} {rng(pos):>28} {rng(neg):>28} {auc:>6} "
-                     f"{minor:7.2f} {pick_major(c, minor, pos, neg):7.2f} {c.minor:7.2f} {c.major:7.2f}")
+        lines.append(_row(c, views, mine, f"{c.minor:7.2f} {c.major:7.2f}"))
+        for v in c.views:
+            used = " ".join(f"{t:7.2f}" for t in c.thresholds(v))
+            lines.append(_row(c, f"  {v}", [r for r in mine if r.view == v], used))
+        if c.min_facing is not None:
+            lines.extend(_gates(c, everyone))
     return "\n".join(lines)
+
+
+GATES = (0.40, 0.45, 0.50, 0.55)
+
+
+def _gates(c: FaultCheck, rows: list[Sample]) -> list[str]:
+    """For a check gated on the camera facing the athlete: per gate, the reps it would run on and
+    how many unlabelled ones read at least as bad as the mildest labelled one."""
+    sign = 1.0 if c.higher_is_worse else -1.0
+    out = []
+    for gate in GATES:
+        kept = [r for r in rows if r.facing >= gate and np.isfinite(r.values[c.name])]
+        pos = [sign * r.values[c.name] for r in kept if r.truth]
+        neg = [sign * r.values[c.name] for r in kept if not r.truth]
+        worse = sum(v >= min(pos) for v in neg) if pos else None
+        used = " (used)" if gate == c.min_facing else ""
+        out.append(f"{'':18}   facing >= {gate:.2f}{used:7}: {len(pos)} labelled, {len(neg)} other reps, "
+                   f"{'-' if worse is None else worse} of them at least as bad as the mildest labelled")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

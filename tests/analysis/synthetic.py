@@ -2,7 +2,8 @@
 
 World frame as MediaPipe's: metres, origin at the hip midpoint, y down, z = forward of the body.
 The image is a parallel projection onto a square 1000x1000 frame (0.3 image heights per metre),
-seen from the side (image x = world z) or from the front (image x = world x).
+seen from the side (image x = world z) or from the front (image x = world x), with the toes on a
+fixed floor line as a real camera sees them (the hips, not the feet, go down in a squat).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from analysis.landmarks import LM
 from analysis.pose import PoseFrame
 
 THIGH, SHIN, TORSO, FOOT = 0.42, 0.42, 0.50, 0.20
+LEG = THIGH + SHIN
+FLOOR_Y = 0.85
+"""Image y of the toe tips."""
 
 
 def _r(deg: float) -> float:
@@ -22,10 +26,11 @@ def _r(deg: float) -> float:
 
 def world_pose(thigh_above_parallel: float = 90.0, shin_lean=(0.0, 0.0), trunk_lean: float = 0.0,
                ankle_half_width: float = 0.12, knee_half_width: float | None = None,
-               heel_pitch: float = 0.0, shoulder_half_width: float = 0.12, hip_shift: float = 0.0) -> np.ndarray:
+               heel_lift: float = 0.0, shoulder_half_width: float = 0.12, hip_shift: float = 0.0) -> np.ndarray:
     """(33, 4) world landmarks. thigh_above_parallel: 90 standing, 0 thighs parallel;
     shin_lean (left, right) degrees from vertical (knee forward of ankle); trunk_lean degrees from
-    vertical; knee_half_width: knees' |x| (default = ankles'); heel_pitch: heel above toe tip, deg;
+    vertical; knee_half_width: knees' |x| (default = ankles'); heel_lift: heel above the toe tip, metres
+    (the toes stay on the floor); leg length (thigh + shin) is ``LEG`` = 0.84 m;
     shoulder_half_width: shoulders' |x|; hip_shift: the hips and everything above them moved
     sideways by this many metres over fixed feet (knees half as far)."""
     w = np.zeros((33, 4))
@@ -40,8 +45,7 @@ def world_pose(thigh_above_parallel: float = 90.0, shin_lean=(0.0, 0.0), trunk_l
         ankle = knee + SHIN * np.array([0.0, np.cos(ph), -np.sin(ph)])
         ankle[0] = sgn * ankle_half_width
         toe = ankle + np.array([0.0, 0.07, 0.14])
-        p = _r(heel_pitch)
-        heel = toe + FOOT * np.array([0.0, -np.sin(p), -np.cos(p)])
+        heel = toe + np.array([0.0, -heel_lift, -np.sqrt(FOOT ** 2 - heel_lift ** 2)])
         sh = np.array([sgn * shoulder_half_width + hip_shift, 0, 0]) + TORSO * np.array([0.0, -np.cos(_r(trunk_lean)), np.sin(_r(trunk_lean))])
         for name, pt in (("HIP", hip), ("KNEE", knee), ("ANKLE", ankle), ("FOOT_INDEX", toe), ("HEEL", heel),
                          ("SHOULDER", sh), ("ELBOW", sh + [0, 0.25, 0]), ("WRIST", sh + [0, 0.5, 0])):
@@ -58,8 +62,9 @@ def project(world: np.ndarray, view: str = "side") -> np.ndarray:
     """(33, 4) image landmarks (x, y in 0..1, z, visibility) of a world pose."""
     img = np.zeros((33, 4))
     horiz = world[:, 2] if view == "side" else world[:, 0]
+    toes = (world[LM.LEFT_FOOT_INDEX, 1] + world[LM.RIGHT_FOOT_INDEX, 1]) / 2
     img[:, 0] = 0.5 + 0.3 * horiz
-    img[:, 1] = 0.5 + 0.3 * world[:, 1]
+    img[:, 1] = FLOOR_Y + 0.3 * (world[:, 1] - toes)
     img[:, 3] = world[:, 3]
     return img
 

@@ -39,7 +39,8 @@ def flagged(reps, fault: str) -> int:
     ("fitai_incorrect_2", "forward_lean"),       # ... with the trunk folding forward
     ("fitai_incorrect_4", "forward_lean"),       # oblique view
     ("posture_000", "forward_lean"),             # 12 fps phone, chest dropping on all 15 reps
-    ("posture_001", "heels_rising"),             # heels off the floor at every bottom
+    ("posture_001", "heels_rising"),             # heels off the floor at every bottom, oblique view
+    ("posture_024", "heels_rising"),             # ... front view, where the foot hides the heel
     ("posture_demo_knee_ahead", "heels_rising"),
     ("posture_004", "depth_not_reached"),        # half squats
     ("posture_006", "depth_not_reached"),        # quarter squats
@@ -57,6 +58,23 @@ def test_clean_clip_raises_no_fault(clip_poses, references, name):
     assert clip(name).rep_class == "clean"
     reps = reports(clip_poses, references, name)
     assert [[f.name for f in r.faults] for r in reps] == [[] for _ in reps]
+
+
+@pytest.mark.parametrize("name", ["posture_000", "posture_002", "posture_007", "fitai_incorrect_4"])
+def test_a_trunk_folding_over_the_thighs_raises_no_heel(clip_poses, references, name):
+    """Forward-lean clips filmed from the front or at an angle, heels down: the foot-pitch reading
+    this check used before flagged two of posture_007's reps."""
+    assert clip(name).truth("forward_lean") and clip(name).truth("heels_rising") is False
+    reps = reports(clip_poses, references, name)
+    assert flagged(reps, "forward_lean") > len(reps) / 2
+    assert flagged(reps, "heels_rising") == 0, [[f.name for f in r.faults] for r in reps]
+
+
+@pytest.mark.xfail(strict=True, reason="known miss (README, Accuracy): in MediaPipe's landmarks this "
+                   "wide-stance rep's knees spread 1.42 x as far apart as standing, as far as clean reps")
+def test_knees_caving_from_a_wide_stance(clip_poses, references):
+    (rep,) = reports(clip_poses, references, "fitai_incorrect_3")
+    assert "knees_caving" in {f.name for f in rep.faults}
 
 
 def test_faults_point_at_the_moment_they_happened(clip_poses, references):
