@@ -1,8 +1,9 @@
 """Rep counts on real footage through real MediaPipe, on the cases that break naive counters: 12 fps
-phone recordings, quarter squats, people walking out of frame, barbells, a camera that cuts off the
-head and shoulders, and slow reps with long holds at the bottom. The last two are real clips
-transformed the way such a camera or lifter would (a crop of the top of the frame; the bottom frame
-repeated for seconds), run through ``PoseAnalyzer.process`` frame by frame."""
+phone recordings, quarter squats, people walking out of frame, barbells, a rear view in a power
+rack, a camera that cuts off the head and shoulders, and slow reps with long holds at the bottom.
+The last two are real clips transformed the way such a camera or lifter would (a crop of the top
+of the frame; the bottom frame repeated for seconds), run through ``PoseAnalyzer.process`` frame
+by frame."""
 
 from __future__ import annotations
 
@@ -48,6 +49,24 @@ def test_rep_count_of_the_rep_labelled_clips(clip_poses, labelled):
 ])
 def test_rep_count_on_phone_recordings_and_shallow_sets(clip_poses, name):
     assert counted(clip_poses, clip(name).file) == clip(name).reps
+
+
+def test_rear_view_in_a_power_rack(clip_poses):
+    """WorkoutTracker's squat_8 is filmed from behind a lifter in a power rack (bar on the back, the
+    rack's uprights beside him): one rep, from the source's marker at frame 18 (its onset). squat_7
+    is the same kind of shot starting at the bottom: the rise out of it is no rep."""
+    for name, reps, marker in (("workouttracker_squat_8", 1, 18), ("workouttracker_squat_7", 0, None)):
+        assert clip(name).view == "rear"
+        fps, poses = clip_poses(clip(name).file)
+        assert sum(p is not None for p in poses) >= 0.9 * len(poses)  # the lifter is tracked throughout
+        analyzer = PoseAnalyzer(name, estimator=NoInference(), history_frames=None)
+        replay(analyzer, fps, poses)
+        assert analyzer.counter.count == reps, name
+        if marker is not None:
+            (rep,) = analyzer.counter.reps
+            assert rep.start - 5 <= marker <= rep.bottom
+        # From behind, left and right read as from the front (``analysis.view``).
+        assert all(r.view == "front" for r in analyzer.reports)
 
 
 def run_frames(images, fps: float) -> PoseAnalyzer:
