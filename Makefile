@@ -13,15 +13,15 @@ PYTEST_ARGS ?=
 # Where the configured index has no CPU wheel: TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu".
 TORCH_PIP_ARGS ?=
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test lint bench clean
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): pyproject.toml requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.13.0 -c constraints.txt $(TORCH_PIP_ARGS)
-	$(BIN)/pip install -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install -e ".[dev]" -c constraints.txt   # every role, the test tools and ruff
 	$(BIN)/pip check
 	touch $(STAMP)
 
@@ -29,13 +29,17 @@ demo: $(STAMP)
 	SOURCES="$(SOURCES)" HUB_PORT=$(HUB_PORT) UI_PORT=$(UI_PORT) $(BIN)/python scripts/demo.py
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	sh scripts/ensure_chromium.sh   # Debian's chromium for tests/e2e (they skip, saying why, without it)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
 bench: $(STAMP)
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/sync.py
-	$(BIN)/python bench/analysis.py
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.sync
+	$(BIN)/python -m bench.analysis
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output

@@ -91,7 +91,7 @@ class CombinedAnalyzer:
             if self.gaze is not None:
                 self.gaze.close()
 
-    def __enter__(self) -> "CombinedAnalyzer":
+    def __enter__(self) -> CombinedAnalyzer:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -31,11 +31,6 @@ class Alignment:
     path: np.ndarray
     distance: float
 
-    @property
-    def mean_cost(self) -> float:
-        """distance / sqrt(path length): an RMS per matched pair, comparable across rep lengths."""
-        return float(self.distance / np.sqrt(len(self.path)))
-
     def matches_of(self, i: int) -> np.ndarray:
         """Indices into ``b`` matched to sample ``i`` of ``a``."""
         return self.path[self.path[:, 0] == i, 1]

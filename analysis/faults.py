@@ -84,8 +84,8 @@ thresholds per view (``FaultCheck.by_view``), each picked by the same rule on th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -155,10 +155,6 @@ class RepWindow:
 
     frames: Sequence[FrameFeatures]
     bottom: int
-
-    @property
-    def bottom_frame(self) -> FrameFeatures:
-        return self.frames[self.bottom]
 
     def series(self) -> RepSeries:
         return rep_series(self.frames, self.bottom)

@@ -9,15 +9,15 @@ import numpy as np
 from analysis.angles import angle_vector
 from analysis.landmarks import LM
 from analysis.normalize import normalize_pose
-from analysis.reps import MIN_VISIBILITY
 from analysis.pose import PoseFrame
+from analysis.reps import MIN_VISIBILITY
 from analysis.scoring import angle_features
 
 
 def leg_length(world: np.ndarray) -> float:
     """Mean over both legs of thigh + shin length (3-D), in the units of ``world`` (33, >=3)."""
     w = np.asarray(world, np.float64)[:, :3]
-    seg = lambda a, b: np.linalg.norm(w[a] - w[b])  # noqa: E731
+    seg = lambda a, b: np.linalg.norm(w[a] - w[b])
     return float((seg(LM.LEFT_HIP, LM.LEFT_KNEE) + seg(LM.LEFT_KNEE, LM.LEFT_ANKLE)
                   + seg(LM.RIGHT_HIP, LM.RIGHT_KNEE) + seg(LM.RIGHT_KNEE, LM.RIGHT_ANKLE)) / 2)
 
@@ -78,7 +78,7 @@ class FrameFeatures:
         return self.pose.world_landmarks
 
     @classmethod
-    def from_pose(cls, pose: PoseFrame, index: int, capture_time_ns: int) -> "FrameFeatures":
+    def from_pose(cls, pose: PoseFrame, index: int, capture_time_ns: int) -> FrameFeatures:
         angles = angle_vector(pose.world_landmarks)
         feats = angle_features(angles)
         try:

@@ -9,7 +9,7 @@ with high confidence when there are any: a low-confidence flag is dropped when a
 the check clearly did not raise it. A check no camera could run is reported as unavailable, so the
 user learns which camera to add.
 
-Reps are matched by the hub's own synchroniser (``server.synchronizer.ApproximateTimeSync``, the
+Reps are matched by the hub's own synchroniser (``formsync.synchronizer.ApproximateTimeSync``, the
 ROS ApproximateTime policy that cuts the synchronised frame sets), fed with each rep's midpoint
 capture time (hub clock, clock offsets applied): each rep is used at most once, matches come in
 time order, each the smallest span available, none wider than ``MAX_MIDPOINT_SPREAD_NS``. Like a
@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from analysis.faults import CHECKS
-from server.synchronizer import ApproximateTimeSync
+from formsync.synchronizer import ApproximateTimeSync
 
 MAX_MIDPOINT_SPREAD_NS = 750_000_000
 """Half the shortest squat rep (~1.5 s): the same rep seen by two cameras differs by segmentation

@@ -1,5 +1,5 @@
 """The analysis worker's heartbeat: per camera, analysis fps, latency, analysed and skipped frames,
-beside the machine's and the process's health (``monitoring.heartbeat``)."""
+beside the machine's and the process's health (``formsync.heartbeat``)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import numpy as np
 
-from monitoring.heartbeat import DEFAULT_INTERVAL_S, HeartbeatSender, HeartbeatSource, process_id
+from formsync.heartbeat import DEFAULT_INTERVAL_S, HeartbeatSender, HeartbeatSource, process_id
 
 if TYPE_CHECKING:
-    from .worker import AnalysisWorker
+    from analysis.worker import AnalysisWorker
 
 
 class AnalysisRates:
     """Builds the ``analysis`` field from the worker's camera tracks and the ``worker`` field from
-    its link to the hub (``server.monitor_schemas.WorkerStatus``). Called on the worker's event
+    its link to the hub (``server.monitoring.schemas.WorkerStatus``). Called on the worker's event
     loop (the tracks are loop-owned); rates are over the time since the previous call."""
 
     def __init__(self, worker: AnalysisWorker, clock=time.monotonic) -> None:

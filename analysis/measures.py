@@ -50,8 +50,8 @@ learnt estimate, which is why each check states the views it trusts (``faults``)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -94,7 +94,7 @@ def image_leg_length(image_xy: np.ndarray) -> np.ndarray:
     """(T, 33, 2) isotropic image points -> (T,) hip-knee plus knee-ankle distance, mean of both
     legs, in image heights."""
     p = np.asarray(image_xy, np.float64)
-    seg = lambda a, b: np.linalg.norm(p[..., a, :] - p[..., b, :], axis=-1)  # noqa: E731
+    seg = lambda a, b: np.linalg.norm(p[..., a, :] - p[..., b, :], axis=-1)
     return (seg(LM.LEFT_HIP, LM.LEFT_KNEE) + seg(LM.LEFT_KNEE, LM.LEFT_ANKLE)
             + seg(LM.RIGHT_HIP, LM.RIGHT_KNEE) + seg(LM.RIGHT_KNEE, LM.RIGHT_ANKLE)) / 2
 

@@ -106,7 +106,7 @@ class PoseEstimator:
         """Release the MediaPipe graph; the estimator cannot be used afterwards."""
         self._pose.close()
 
-    def __enter__(self) -> "PoseEstimator":
+    def __enter__(self) -> PoseEstimator:
         return self
 
     def __exit__(self, *exc) -> None:

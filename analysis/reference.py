@@ -23,9 +23,9 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -146,7 +146,7 @@ class Reference:
         )
 
     @classmethod
-    def load(cls, folder: Path) -> "Reference":
+    def load(cls, folder: Path) -> Reference:
         """Raises FileNotFoundError if the folder is not a reference, ValueError on a format mismatch."""
         meta_path = folder / "reference.json"
         if not meta_path.exists():
@@ -215,7 +215,7 @@ class ReferenceSet:
         return self.by_view.get(view, self.chosen)
 
     @classmethod
-    def of(cls, reference: "Reference | ReferenceSet") -> "ReferenceSet":
+    def of(cls, reference: Reference | ReferenceSet) -> ReferenceSet:
         """A set around one reference (no alternatives per view), or the set itself."""
         return reference if isinstance(reference, ReferenceSet) else cls(reference, {})
 

@@ -128,11 +128,6 @@ class RepCounter:
         """True between the start of a counted descent and the return to the top."""
         return self.phase in (Phase.DOWN, Phase.BOTTOM, Phase.UP)
 
-    @property
-    def current_start(self) -> int:
-        """Sample index where the rep in progress (or the next one) starts; -1 if unknown."""
-        return self._start
-
     def update(self, index: int, hip_height: float, knee: float, capture_time_ns: int | None = None,
                legs_visible: bool = True) -> Rep | None:
         """One sample: hip height in leg lengths, mean knee angle in degrees, its capture time

@@ -7,7 +7,8 @@ judge and one term for its similarity to the reference of the same view,
         bad_c = major_c + RAMP_BEYOND_MAJOR * (major_c - minor_c)
 for every check of ``faults.CHECKS`` that runs on the rep (its measure and the thresholds of the
 rep's view, ``FaultCheck.thresholds``; for a check where lower is worse the signs flip). A
-criterion costs nothing while the measure stays on the sound side of the check's minor threshold, falls linearly beyond it and is spent at half the minor-major
+criterion costs nothing while the measure stays on the sound side of the check's minor threshold, falls
+linearly beyond it and is spent at half the minor-major
 span past the major threshold, so the score and the faults tell the same story: a rep without a
 fault scores 90-100 from any camera, a major fault costs up to a criterion's whole share. Each
 criterion weighs one, and so does the similarity (W_SIMILARITY = 1). How this was chosen: on the dev
@@ -175,7 +176,7 @@ class RepScore:
     criteria: dict[str, float] = field(default_factory=dict)
     reference: str | None = None
 
-    def with_form(self, criteria: dict[str, float], reference: str | None = None) -> "RepScore":
+    def with_form(self, criteria: dict[str, float], reference: str | None = None) -> RepScore:
         """This similarity combined with the rep's form criteria (``rep_score``)."""
         return replace(self, score=rep_score(self.similarity, criteria), criteria=dict(criteria),
                        reference=reference if reference is not None else self.reference)
@@ -207,7 +208,8 @@ def score_rep(user: RepSequence, ref: RepSequence) -> RepScore:
     al = align(uf, rf)
     i, j = al.path[:, 0], al.path[:, 1]
     scores = np.array([
-        combine(float("nan") if beyond[a] else pose_part(pose_cosine(user.norm[a], ref.norm[b], user.vis[a], ref.vis[b])),
+        combine(float("nan") if beyond[a]
+                else pose_part(pose_cosine(user.norm[a], ref.norm[b], user.vis[a], ref.vis[b])),
                 angle_part(uf[a], rf[b]))
         for a, b in zip(i, j)
     ])

@@ -117,7 +117,7 @@ class AnalysisResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict (lists and plain floats; landmarks rounded to 5 decimals)."""
-        lm = lambda a: None if a is None else np.round(a.astype(float), 5).tolist()  # noqa: E731
+        lm = lambda a: None if a is None else np.round(a.astype(float), 5).tolist()
         return {
             "camera_id": self.camera_id,
             "seq": self.seq,
@@ -153,11 +153,11 @@ class PoseAnalyzer:
         history_frames: frames kept for rep scoring; None keeps all (offline, reference building).
     """
 
-    def __init__(self, camera_id: str = "cam", reference: "Reference | ReferenceSet | None" = None,
+    def __init__(self, camera_id: str = "cam", reference: Reference | ReferenceSet | None = None,
                  estimator=None, max_width: int | None = DEFAULT_MAX_WIDTH,
                  history_frames: int | None = DEFAULT_HISTORY) -> None:
         self.camera_id = camera_id
-        self.references: "ReferenceSet | None" = None
+        self.references: ReferenceSet | None = None
         self.use_reference(reference)
         self._estimator = estimator
         self._max_width = max_width
@@ -217,11 +217,11 @@ class PoseAnalyzer:
         )
 
     @property
-    def reference(self) -> "Reference | None":
+    def reference(self) -> Reference | None:
         """The chosen reference (None without one)."""
         return None if self.references is None else self.references.chosen
 
-    def _reference_for(self, view: str | None) -> "Reference | None":
+    def _reference_for(self, view: str | None) -> Reference | None:
         if self.references is None:
             return None
         ref = self.references.for_view(view)
@@ -283,7 +283,7 @@ class PoseAnalyzer:
         self.counter.new_set()
         self.reports = []
 
-    def use_reference(self, reference: "Reference | ReferenceSet | None") -> None:
+    def use_reference(self, reference: Reference | ReferenceSet | None) -> None:
         """Score against another answer sheet from the next frame on (reps already scored keep theirs)."""
         from analysis.reference import ReferenceSet
 
@@ -294,7 +294,7 @@ class PoseAnalyzer:
         if self._estimator is not None and hasattr(self._estimator, "close"):
             self._estimator.close()
 
-    def __enter__(self) -> "PoseAnalyzer":
+    def __enter__(self) -> PoseAnalyzer:
         return self
 
     def __exit__(self, *exc) -> None:

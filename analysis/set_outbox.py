@@ -5,7 +5,7 @@ that sends them: ``PUT /api/v1/cameras/{id}/set``, one at a time, in the order t
 A body leaves the queue only when the hub acknowledged it (200), or when the hub refused it as
 invalid (422 and other 4xx but 401/403/408/429), which resending never fixes (logged with its
 set id). Anything else (no connection, a timeout, 5xx, a token or rate refusal) is retried with
-``clients.retry.reconnect_delays`` (0.25-10 s, jittered) for as long as the worker runs.
+``formsync.retry.reconnect_delays`` (0.25-10 s, jittered) for as long as the worker runs.
 
 An open body only describes a set in progress, so a newer body of the same set replaces one still
 waiting; a closed body is never replaced nor dropped. The hub stores sets by ``set_id``, so a body
@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from analysis.paths import REPO_ROOT
-from clients.retry import reconnect_delays
+from formsync.retry import reconnect_delays
 
 log = logging.getLogger("formsync.worker.sets")
 

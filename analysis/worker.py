@@ -42,8 +42,8 @@ from analysis.worker_events import (
     ReferenceEvent,
     parse_event,
 )
-from clients.auth import WORKER_TOKEN_ENV, bearer, token_from_env
-from clients.retry import reconnect_delays
+from formsync.auth import WORKER_TOKEN_ENV, bearer, token_from_env
+from formsync.retry import reconnect_delays
 
 log = logging.getLogger("formsync.worker")
 

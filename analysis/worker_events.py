@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from server.settings import CAMERA_ID_PATTERN
+from formsync.ids import CAMERA_ID_PATTERN
 
 WORKER_EVENT_TYPES = ("frame", "camera_stale", "reference", "gaze_calibrate")
 

@@ -1,1 +1,1 @@
-"""Benchmarks; each module runs on its own, e.g. ``python bench/ingest.py`` (see bench/README.md)."""
+"""Benchmarks; each module runs on its own, e.g. ``python -m bench.ingest`` (see bench/README.md)."""

@@ -12,8 +12,8 @@ Pose, one thread per camera) follows the hub. Over ``--seconds`` after a warm-up
 Targets (issue 3): each camera analysed at >= 15 fps, p95 latency <= 150 ms, on this 2-core
 machine. Gaze (issue 7) is compared with ``--worker-args=--no-gaze`` when the worker has it.
 
-    .venv/bin/python bench/analysis.py                  # 2 cameras, 30 s
-    .venv/bin/python bench/analysis.py --cameras 1 --seconds 20
+    .venv/bin/python -m bench.analysis                  # 2 cameras, 30 s
+    .venv/bin/python -m bench.analysis --cameras 1 --seconds 20
 """
 
 from __future__ import annotations
@@ -31,10 +31,9 @@ import aiohttp
 import numpy as np
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.support import DATA_DIR, free_port
 
-from tests.support import DATA_DIR, free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CLIPS = ("squat/side_bodyweight_intellifit1.mp4", "squat/front_barbell_gymvision.mp4",
          "squat/oblique_bodyweight_intellifit2.mp4", "squat/side_barbell_rohanx01.mp4")
@@ -79,7 +78,7 @@ async def collect(hub: str, cameras: list[str], warmup_s: float, seconds: float,
             if not seen >= set(cameras):
                 raise RuntimeError(f"no analysis for {sorted(set(cameras) - seen)} within 120 s")
             end_warmup = time.monotonic() + warmup_s
-            async for msg in ws:
+            async for _ in ws:
                 if time.monotonic() >= end_warmup:
                     break
             on_window_start()

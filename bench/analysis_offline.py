@@ -1,6 +1,6 @@
 """Pose inference speed (ms/frame, p50/p95) at the clips' native size and at 640 px wide.
 
-    python bench/analysis_offline.py [--frames 150]
+    python -m bench.analysis_offline [--frames 150]
 
 Runs the two sizes interleaved frame by frame (two estimators) so that load from other processes
 on the machine hits both alike. Only ``PoseEstimator.estimate`` is timed (resize + MediaPipe).
@@ -9,17 +9,13 @@ on the machine hits both alike. Only ``PoseEstimator.estimate`` is timed (resize
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from analysis.paths import squat_dir  # noqa: E402
-from analysis.pose import PoseEstimator  # noqa: E402
-from analysis.video import frames  # noqa: E402
+from analysis.paths import squat_dir
+from analysis.pose import PoseEstimator
+from analysis.video import frames
 
 CLIPS = ("side_barbell_rohanx01.mp4", "front_barbell_liftcheck.mp4", "workouttracker_squat_11.mp4",
          "oblique_bodyweight_intellifit2.mp4")

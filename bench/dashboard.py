@@ -9,8 +9,8 @@ ports, opens each page named on the command line in headless Debian Chromium, an
   shows it all the time and never looks loaded (the CI failure fixed in session 3);
 - Streamlit CPU %: the Streamlit process over the same time (psutil, 100 % = one core).
 
-    .venv/bin/python bench/dashboard.py                    # Live, Monitor and Coach, 30 s each
-    .venv/bin/python bench/dashboard.py Coach --seconds 60
+    .venv/bin/python -m bench.dashboard                    # Live, Monitor and Coach, 30 s each
+    .venv/bin/python -m bench.dashboard Coach --seconds 60
 
 Needs Playwright and Chromium (``sh scripts/ensure_chromium.sh``) and the shared footage.
 """
@@ -29,11 +29,10 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.support import free_port
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
-from tests.support import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SAMPLE_S = 0.1
 WARM_UP_S = 15.0  # the worker loads MediaPipe and the default reference before results flow

@@ -1,9 +1,9 @@
 """Feedback latency: offline coaching end to end, and time to the first streamed token.
 
-    .venv/bin/python bench/feedback.py                 # offline + the local streaming stub (~30 s)
-    .venv/bin/python bench/feedback.py --runs 50 --json
+    .venv/bin/python -m bench.feedback                 # offline + the local streaming stub (~30 s)
+    .venv/bin/python -m bench.feedback --runs 50 --json
     FORMSYNC_FEEDBACK_PROVIDER=openai FORMSYNC_FEEDBACK_OPENAI_BASE_URL=http://127.0.0.1:8080/v1 \\
-        .venv/bin/python bench/feedback.py --configured   # also a real LLM server
+        .venv/bin/python -m bench.feedback --configured   # also a real LLM server
 
 Measures, over the example sets of ``rag_data/eval/sets/`` (store: FORMSYNC_FEEDBACK_STORE_PATH,
 ingested on first use):
@@ -25,13 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from feedback.evaluate import load_sets
+from feedback.service import build_service
+from feedback.settings import FeedbackSettings
+from tests.feedback.openai_server import ChatServer, answer
 
-from feedback.evaluate import load_sets  # noqa: E402
-from feedback.service import build_service  # noqa: E402
-from feedback.settings import FeedbackSettings  # noqa: E402
-from tests.feedback.openai_server import ChatServer, answer  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def first_token_ms(service, summaries, runs: int, warmup: int = 1) -> list[float]:

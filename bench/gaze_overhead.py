@@ -1,6 +1,6 @@
 """What gaze adds to the analysis time per frame: pose alone vs pose + gaze, on real clips.
 
-    python bench/gaze_overhead.py [--frames 150] [--clips a.mp4 b.mp4 ...]
+    python -m bench.gaze_overhead [--frames 150] [--clips a.mp4 b.mp4 ...]
 
 Per clip, two analysers see the same frames interleaved frame by frame (so load from other processes
 on the shared machine hits both alike):
@@ -22,19 +22,16 @@ from __future__ import annotations
 
 import argparse
 import collections
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from analysis.combined import CombinedAnalyzer  # noqa: E402
-from analysis.gaze.analyzer import GazeAnalyzer  # noqa: E402
-from analysis.paths import data_dir  # noqa: E402
-from analysis.session import PoseAnalyzer  # noqa: E402
-from analysis.video import frames  # noqa: E402
+from analysis.combined import CombinedAnalyzer
+from analysis.gaze.analyzer import GazeAnalyzer
+from analysis.paths import data_dir
+from analysis.session import PoseAnalyzer
+from analysis.video import frames
 
 CLIPS = ("gaze/laptop_gaze_1.mp4", "squat/front_barbell_liftcheck.mp4",
          "squat/side_bodyweight_intellifit1.mp4", "squat/workouttracker_squat_18.mp4",

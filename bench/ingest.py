@@ -1,8 +1,8 @@
 """Ingest benchmark: N simulated cameras upload real JPEGs to the hub over HTTP and WebSocket,
 and the same load goes through imagezmq (REQ/REP ``send_jpg``) for comparison.
 
-    .venv/bin/python bench/ingest.py                      # 16 cameras x 30 fps, http,ws,imagezmq
-    .venv/bin/python bench/ingest.py --find-max --json    # step cameras up until a transport fails
+    .venv/bin/python -m bench.ingest                      # 16 cameras x 30 fps, http,ws,imagezmq
+    .venv/bin/python -m bench.ingest --find-max --json    # step cameras up until a transport fails
 
 Each trial starts its own hub process on a free 127.0.0.1 port (``fastapi_server.py`` under uvicorn,
 or an imagezmq ``ImageHub`` that replies ``b"OK"``) and one load process, so the hub's CPU is

@@ -11,8 +11,8 @@ alert rules, and a /metrics scrape of a busy hub. Prints figures; nothing is ass
 - scrape: ``GET /metrics`` on a real hub (uvicorn on loopback) holding heartbeats of P processes
   with 4 cameras each and frames of C cameras, ms, and the body size.
 
-    .venv/bin/python bench/monitoring.py
-    .venv/bin/python bench/monitoring.py --processes 64 --cameras 32 --json
+    .venv/bin/python -m bench.monitoring
+    .venv/bin/python -m bench.monitoring --processes 64 --cameras 32 --json
 """
 
 from __future__ import annotations
@@ -28,18 +28,17 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from formsync.host import HostCollector
+from formsync.process import ProcessCollector
+from server.monitoring.alert_rules import DEFAULT_RULES
+from server.monitoring.alerts import AlertEngine
+from server.monitoring.http_metrics import HttpMetricsMiddleware, HttpStats
+from server.monitoring.metrics import HubMetrics
+from tests.conftest import synthetic_jpeg
+from tests.monitoring.conftest import camera_link, heartbeat_body
+from tests.support import RunningHub
 
-from monitoring.alert_rules import DEFAULT_RULES  # noqa: E402
-from monitoring.alerts import AlertEngine  # noqa: E402
-from monitoring.host import HostCollector  # noqa: E402
-from monitoring.process import ProcessCollector  # noqa: E402
-from server.http_metrics import HttpMetricsMiddleware, HttpStats  # noqa: E402
-from server.metrics import HubMetrics  # noqa: E402
-from tests.conftest import synthetic_jpeg  # noqa: E402
-from tests.monitoring.conftest import camera_link, heartbeat_body  # noqa: E402
-from tests.support import RunningHub  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentiles(values_s: list[float], scale: float) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """Frame uploads while another connection holds the hub database's write lock.
 
-    .venv/bin/python bench/set_lock.py                  # 3 rounds of 3 s free + 3 s locked (~25 s)
-    .venv/bin/python bench/set_lock.py --rounds 5 --cameras 4 --json
+    .venv/bin/python -m bench.set_lock                  # 3 rounds of 3 s free + 3 s locked (~25 s)
+    .venv/bin/python -m bench.set_lock --rounds 5 --cameras 4 --json
 
 The hub is ``fastapi_server.py`` on a free loopback port with a fresh SQLite file. Each round has
 two phases of ``--seconds``: the database free, then another connection holding ``BEGIN
@@ -34,10 +34,9 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.ingest import free_port, load_jpegs, percentile, stop_process, wait_healthy
 
-from bench.ingest import free_port, load_jpegs, percentile, stop_process, wait_healthy  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_P99_MS = 20.0
 LIVE_READ_PERIOD_S = 0.05

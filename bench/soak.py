@@ -1,8 +1,8 @@
 """Soak test: 16 cameras x 30 fps into a real hub for 10 minutes, with authentication on.
 
-    .venv/bin/python bench/soak.py                     # 16 x 30 fps, 10 min, a line every 30 s
-    .venv/bin/python bench/soak.py --minutes 2         # the short run
-    .venv/bin/python bench/soak.py --cameras 8 --transport ws --report-s 10 --json
+    .venv/bin/python -m bench.soak                     # 16 x 30 fps, 10 min, a line every 30 s
+    .venv/bin/python -m bench.soak --minutes 2         # the short run
+    .venv/bin/python -m bench.soak --cameras 8 --transport ws --report-s 10 --json
 
 The hub is ``fastapi_server.py`` on a free loopback port with camera and viewer tokens set (so the
 token check is part of every upload), started fresh. The load runs in its own process: asyncio +
@@ -35,13 +35,18 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.ingest import (  # noqa: E402
-    SEND_TIMEOUT_S, HttpSender, Schedule, WsSender, fastapi_hub, load_jpegs, percentile,
+from bench.ingest import (
+    SEND_TIMEOUT_S,
+    HttpSender,
+    Schedule,
+    WsSender,
+    fastapi_hub,
+    load_jpegs,
+    percentile,
 )
-from server.auth import make_token  # noqa: E402
+from server.auth import make_token
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_CAMERAS = 16
 TARGET_FPS = 30.0
@@ -205,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         "rss_base_mib": base[1] / 2**20, "rss_base_at_s": base[0], "rss_end_mib": rss[-1][1] / 2**20 if rss else None,
         "rss_growth": growth, "fatal": fatal,
     }
-    print(f"total: {summary['frames']} frames ({summary['frames_per_s']:.1f}/s of {args.cameras * args.fps:g} offered), "
+    print(f"total: {summary['frames']} frames "
+          f"({summary['frames_per_s']:.1f}/s of {args.cameras * args.fps:g} offered), "
           f"{errors} errors, {summary['missed']} missed slots, p50 {summary['p50_ms']:.1f} ms, "
           f"p99 {summary['p99_ms']:.1f} ms")
     print(f"hub RSS: {summary['rss_start_mib']:.1f} MiB at {rss[0][0]:.0f} s, {summary['rss_base_mib']:.1f} MiB at "

@@ -1,7 +1,7 @@
 """Pipeline soak: does any process grow while it runs for a long time, squats or none?
 
-    .venv/bin/python bench/soak_pipeline.py --minutes 30        # the target run
-    .venv/bin/python bench/soak_pipeline.py --minutes 3 --json  # a short one
+    .venv/bin/python -m bench.soak_pipeline --minutes 30        # the target run
+    .venv/bin/python -m bench.soak_pipeline --minutes 3 --json  # a short one
 
 Starts, on free loopback ports and a fresh SQLite file:
 - the hub (``fastapi_server.py``);
@@ -39,10 +39,9 @@ from pathlib import Path
 import httpx
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.ingest import free_port, stop_process, wait_healthy
 
-from bench.ingest import free_port, stop_process, wait_healthy  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DATA = Path(os.environ.get("FORMSYNC_DATA_DIR", ROOT.parent / "shared" / "data"))
 SQUAT_CLIP = DATA / "squat" / "side_bodyweight_intellifit1.mp4"

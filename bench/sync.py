@@ -12,8 +12,8 @@ together. Printed per run:
 Targets (issue 4): offset error <= 2 ms on loopback; >= 99 % of sets correctly paired at 30 fps;
 p95 spread <= 16.7 ms (half a frame period).
 
-    .venv/bin/python bench/sync.py                  # 2 then 4 clients, with and without delay
-    .venv/bin/python bench/sync.py --clients 2 --seconds 20 --delays 20
+    .venv/bin/python -m bench.sync                  # 2 then 4 clients, with and without delay
+    .venv/bin/python -m bench.sync --clients 2 --seconds 20 --delays 20
 """
 
 from __future__ import annotations
@@ -30,10 +30,9 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.support import DATA_DIR, free_port
 
-from tests.support import DATA_DIR, free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 OFFSETS_MS = (+350.0, -800.0, +120.0, -45.0)
 

@@ -11,14 +11,14 @@ from collections.abc import Callable
 
 import aiohttp
 
-from .auth import bearer
-from .capture import CaptureLoop, CapturedFrame
-from .retry import reconnect_delays
-from .clock import ClockSync
-from .config import CameraConfig, ClientConfig
-from .loop_wake import wake_loop
-from .stats import CameraStats
-from .transport import FrameRejected, HubUnavailable, NetDelay, Stamp, make_transport
+from clients.capture import CapturedFrame, CaptureLoop
+from clients.clock import ClockSync
+from clients.config import CameraConfig, ClientConfig
+from clients.stats import CameraStats
+from clients.transport import FrameRejected, HubUnavailable, NetDelay, Stamp, make_transport
+from formsync.auth import bearer
+from formsync.loop_wake import wake_loop
+from formsync.retry import reconnect_delays
 
 log = logging.getLogger("formsync.camera")
 

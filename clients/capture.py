@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .config import CameraConfig
-from .encode import encode_jpeg
-from .pacing import FileSchedule, RateLimiter
-from .retry import reconnect_delays
-from .source import OpenedSource, SourceError, SourceKind, open_source
+from clients.config import CameraConfig
+from clients.encode import encode_jpeg
+from clients.pacing import FileSchedule, RateLimiter
+from clients.source import OpenedSource, SourceError, SourceKind, open_source
+from formsync.retry import reconnect_delays
 
 # Assumed when a file or stream does not report its rate (the common webcam/clip rate).
 DEFAULT_FPS = 30.0

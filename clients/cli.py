@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from .config import ConfigError, build_config, load_yaml, parse_camera_arg
+from clients.config import ConfigError, build_config, load_yaml, parse_camera_arg
 
 
 def parse_start_at(text: str) -> int:
@@ -82,7 +82,7 @@ def config_from_args(args: argparse.Namespace):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .runner import run
+    from clients.runner import run
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")

@@ -8,9 +8,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from .auth import CAMERA_TOKEN_ENV, token_from_env
-
-CAMERA_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+from formsync.auth import CAMERA_TOKEN_ENV, token_from_env
+from formsync.ids import CAMERA_ID_PATTERN
 
 
 class ConfigError(ValueError):

@@ -1,5 +1,5 @@
 """The camera client's heartbeat: per camera, capture and sent fps, drops, upload latency and clock
-offset, beside the machine's and the process's health (``monitoring.heartbeat``)."""
+offset, beside the machine's and the process's health (``formsync.heartbeat``)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from monitoring.heartbeat import HeartbeatSender, HeartbeatSource, HeartbeatThread, process_id
-
-from .camera import CameraWorker
-from .config import ClientConfig
+from clients.camera import CameraWorker
+from clients.config import ClientConfig
+from formsync.heartbeat import HeartbeatSender, HeartbeatSource, HeartbeatThread, process_id
 
 
 class CameraRates:

@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .capture import CapturedFrame
-from .config import CameraConfig
-from .encode import encode_jpeg
-from .pacing import RateLimiter
+from clients.capture import CapturedFrame
+from clients.config import CameraConfig
+from clients.encode import encode_jpeg
+from clients.pacing import RateLimiter
 
 # A browser tab closed without a clean WebRTC shutdown just stops delivering frames (the peer
 # connection itself times out only after ~30 s of failed ICE consent checks, and Streamlit keeps a

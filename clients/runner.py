@@ -6,9 +6,9 @@ import logging
 import signal
 import threading
 
-from .camera import CameraWorker
-from .config import ClientConfig
-from .heartbeat import start_heartbeat
+from clients.camera import CameraWorker
+from clients.config import ClientConfig
+from clients.heartbeat import start_heartbeat
 
 log = logging.getLogger("formsync.client")
 

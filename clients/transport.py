@@ -11,8 +11,8 @@ from typing import Protocol
 
 import aiohttp
 
-from .capture import CapturedFrame
-from .clock import TimeSample
+from clients.capture import CapturedFrame
+from clients.clock import TimeSample
 
 
 @dataclass(frozen=True, slots=True)

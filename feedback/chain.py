@@ -28,12 +28,12 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda, RunnablePassthrough
 
-from .citations import CitationFilter
-from .composer import compose_answer, compose_feedback, stream_text
-from .providers import RetryPolicy, stream_with_fallback
-from .query import build_followup_queries, build_query, describe_measurements
-from .retriever import RetrievedChunk
-from .summary import SetSummary
+from feedback.citations import CitationFilter
+from feedback.composer import compose_answer, compose_feedback, stream_text
+from feedback.providers import RetryPolicy, stream_with_fallback
+from feedback.query import build_followup_queries, build_query, describe_measurements
+from feedback.retriever import RetrievedChunk
+from feedback.summary import SetSummary
 
 log = logging.getLogger("formsync.feedback.chain")
 

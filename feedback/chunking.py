@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
-from .documents import KnowledgeDoc
+from feedback.documents import KnowledgeDoc
 
 # Split at item/paragraph ends (one per line after unwrap) before sentence breaks.
 _SEPARATORS = ["\n", ". ", " ", ""]

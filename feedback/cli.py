@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .settings import FeedbackSettings
+from feedback.settings import FeedbackSettings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,7 +93,7 @@ def _run(args, settings: FeedbackSettings) -> int:
                 print(f"[{c.chunk_id}] score {c.score:.3f} {c.title} — {c.section}\n    {c.body[:200]}")
         return 0
     if args.command == "summary-feedback":
-        from .summary import load_summary
+        from feedback.summary import load_summary
 
         summary = load_summary(json.loads(args.summary.read_text(encoding="utf-8")))
         svc = service.build_service(settings, use_settings_llm=not args.offline)
@@ -107,7 +107,7 @@ def _run(args, settings: FeedbackSettings) -> int:
         print()
         return 0
     if args.command == "evaluate":
-        from .evaluate import evaluate, format_report, load_questions, load_sets
+        from feedback.evaluate import evaluate, format_report, load_questions, load_sets
 
         svc = service.build_service(settings)
         eval_dir = settings.docs_dir / "eval"

@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from .query import JOINTS, FaultGroup, Focus, fault_groups, focus_of, mean_deviations
-from .retriever import RetrievedChunk
-from .summary import SetSummary
+from feedback.query import JOINTS, FaultGroup, Focus, fault_groups, focus_of, mean_deviations
+from feedback.retriever import RetrievedChunk
+from feedback.summary import SetSummary
 
 OFFLINE_LABEL = (
     "*Offline coaching — written by FormSync's fixed template from your measurements and the "
@@ -229,5 +229,4 @@ def compose_answer(question: str, chunks: Sequence[RetrievedChunk], max_passages
 
 def stream_text(text: str) -> Iterator[str]:
     """``text`` in word-sized pieces, so the offline answer streams on the page like a model's."""
-    for piece in re.findall(r"\S+\s*|\s+", text):
-        yield piece
+    yield from re.findall(r"\S+\s*|\s+", text)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .service import FeedbackService
-from .summary import SetSummary, load_summary
+from feedback.service import FeedbackService
+from feedback.summary import SetSummary, load_summary
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import backoff
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
-from .settings import FeedbackSettings
+from feedback.settings import FeedbackSettings
 
 log = logging.getLogger("formsync.feedback.providers")
 
@@ -43,7 +43,7 @@ class RetryPolicy:
     factor: float = 1.5
 
     @classmethod
-    def from_settings(cls, s: FeedbackSettings) -> "RetryPolicy":
+    def from_settings(cls, s: FeedbackSettings) -> RetryPolicy:
         return cls(max_retries=s.max_retries, initial_s=s.backoff_initial_s, factor=s.backoff_factor)
 
     def delays(self) -> list[float]:
@@ -165,7 +165,7 @@ def stream_with_fallback(
                 return
             reason = "it sent an empty answer"
             log.warning("LLM attempt %d/%d: empty answer", attempt + 1, attempts)
-        except Exception as exc:  # noqa: BLE001 - any provider failure must end in the fallback
+        except Exception as exc:
             reason = describe_error(exc)
             log.warning("LLM attempt %d/%d failed: %s", attempt + 1, attempts, reason)
             if emitted:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .summary import SetFault, SetSummary
+from feedback.summary import SetFault, SetSummary
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .store import KnowledgeStore
+from feedback.store import KnowledgeStore
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class RetrievedChunk:
     faults: tuple[str, ...] = ()
 
     @classmethod
-    def from_document(cls, doc: Document) -> "RetrievedChunk":
+    def from_document(cls, doc: Document) -> RetrievedChunk:
         m = doc.metadata
         return cls(
             chunk_id=m["chunk_id"],

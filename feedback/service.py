@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
-from .chain import build_feedback_chain
-from .embeddings import MiniLMEmbeddings
-from .providers import RetryPolicy, describe_provider, make_llm
-from .retriever import KnowledgeRetriever
-from .settings import FeedbackSettings
-from .store import IngestReport, KnowledgeStore
+from feedback.chain import build_feedback_chain
+from feedback.embeddings import MiniLMEmbeddings
+from feedback.providers import RetryPolicy, describe_provider, make_llm
+from feedback.retriever import KnowledgeRetriever
+from feedback.settings import FeedbackSettings
+from feedback.store import IngestReport, KnowledgeStore
 
 log = logging.getLogger("formsync.feedback")
 

@@ -22,8 +22,8 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
-from .chunking import chunk_documents
-from .documents import load_documents
+from feedback.chunking import chunk_documents
+from feedback.documents import load_documents
 
 log = logging.getLogger("formsync.feedback.store")
 

@@ -7,7 +7,7 @@ into the same shape, so saved analysis runs can be coached too.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -78,7 +78,7 @@ class SetSummary(_Model):
 
     @property
     def started_at(self) -> datetime | None:
-        return datetime.fromtimestamp(self.started_at_ns / 1e9, timezone.utc) if self.started_at_ns else None
+        return datetime.fromtimestamp(self.started_at_ns / 1e9, UTC) if self.started_at_ns else None
 
     @property
     def duration_s(self) -> float:

@@ -135,7 +135,7 @@ def main() -> int:
     def start(name: str, cmd: list[str]) -> subprocess.Popen:
         # preexec_fn is unsafe with threads running; this script starts none.
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, process_group=0,
-                                preexec_fn=_die_with_parent)  # noqa: PLW1509
+                                preexec_fn=_die_with_parent)
         children.append((name, proc))
         return proc
 

@@ -15,8 +15,8 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from .events import EventBus
-from .results import LatestResults, StoredResult
+from server.events import EventBus
+from server.results import LatestResults, StoredResult
 
 log = logging.getLogger(__name__)
 

@@ -8,20 +8,20 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from .errors import RequestIdMiddleware, install_error_handlers
-from .events import EventBus
-from .ingest import IngestService
-from .limits import UploadLimits
-from .live_sync import LiveSync
-from .metrics import HubMetrics
-from .monitor import install_monitoring, run_monitor
-from .recovery import run_recovery
-from .results import LatestResults
-from .routes import api_router, health
-from .security import install_security
-from .set_store import SetStore
-from .settings import HubSettings
-from .store import FrameStore, InMemoryFrameStore
+from server.errors import RequestIdMiddleware, install_error_handlers
+from server.events import EventBus
+from server.ingest import IngestService
+from server.limits import UploadLimits
+from server.live_sync import LiveSync
+from server.monitoring.metrics import HubMetrics
+from server.monitoring.monitor import install_monitoring, run_monitor
+from server.recovery import run_recovery
+from server.results import LatestResults
+from server.routes import api_router, health
+from server.security import install_security
+from server.set_store import SetStore
+from server.settings import HubSettings
+from server.store import FrameStore, InMemoryFrameStore
 
 
 def create_app(settings: HubSettings | None = None, store: FrameStore | None = None) -> FastAPI:
@@ -45,7 +45,7 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
         app.state.sets = SetStore(settings.db_path)
         watcher = asyncio.create_task(app.state.ingest.watch_stale(), name="stale-watcher")
         try:
-            async with run_monitor(app):  # heartbeats, lost processes, alerts (server/monitor.py)
+            async with run_monitor(app):  # heartbeats, lost processes, alerts (server/monitoring/monitor.py)
                 async with run_recovery(app):  # stale results, unsaved sets (server/recovery.py)
                     yield
         finally:

@@ -5,8 +5,10 @@ Roles (docs/api.md#access):
 | role | token setting | may |
 |---|---|---|
 | ``camera`` | ``FORMSYNC_HUB_CAMERA_TOKENS`` | upload frames (HTTP, WebSocket), post heartbeats, read the clock |
-| ``worker`` | ``FORMSYNC_HUB_WORKER_TOKENS`` | post analysis results, set summaries and heartbeats; read frames, events, the reference |
-| ``viewer`` | ``FORMSYNC_HUB_VIEWER_TOKENS`` | read frames, results, sets, events, metrics, alerts, heartbeats; the dashboard's operator controls (reference choice, gaze calibration, forgetting a process) |
+| ``worker`` | ``FORMSYNC_HUB_WORKER_TOKENS`` | post analysis results, set summaries and heartbeats; read frames,
+  events, the reference |
+| ``viewer`` | ``FORMSYNC_HUB_VIEWER_TOKENS`` | read frames, results, sets, events, metrics, alerts, heartbeats;
+  the dashboard's operator controls (reference choice, gaze calibration, forgetting a process) |
 
 Analysis workers get a role of their own rather than a camera token: they must read frames and
 events, which a camera token must not allow (a stolen camera token would otherwise show every
@@ -40,7 +42,7 @@ from fastapi.security import HTTPBearer
 from pydantic import SecretStr
 from starlette.requests import HTTPConnection
 
-from .errors import ApiError
+from server.errors import ApiError
 
 MIN_TOKEN_CHARS = 16
 """Shortest token accepted in the settings: ``secrets.token_urlsafe(32)`` gives 43 characters."""

@@ -10,7 +10,7 @@ import time
 
 from pydantic import ValidationError
 
-from .log_config import hub_log_config
+from server.log_config import hub_log_config
 
 # Longest wait for open connections (event streams, a slow upload) once asked to stop, s. The
 # processes of a demo must all be gone within 5 s of Ctrl-C.
@@ -53,18 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
-    from monitoring.alert_rules import AlertConfigError
-
-    from .app import create_app
-    from .settings import HubSettings
+    from server.app import create_app
+    from server.monitoring.alert_rules import AlertConfigError
+    from server.settings import HubSettings
 
     args = build_parser().parse_args(argv)
     if args.make_token:
-        from .auth import make_token
+        from server.auth import make_token
 
         print(make_token())
         return 0
-    overrides = {k: v for k, v in {"host": args.host, "port": args.port, "log_level": args.log_level}.items() if v is not None}
+    overrides = {k: v for k, v in {"host": args.host, "port": args.port, "log_level": args.log_level}.items()
+                 if v is not None}
     try:
         settings = HubSettings(**overrides)
     except ValidationError as exc:

@@ -11,15 +11,16 @@ from typing import Annotated
 from fastapi import Depends, Path
 from starlette.requests import HTTPConnection
 
-from .events import EventBus
-from .heartbeats import HeartbeatRegistry
-from .ingest import IngestService
-from .metrics import HubMetrics
-from .monitor import HubMonitor
-from .results import LatestResults
-from .set_store import SetStore
-from .settings import CAMERA_ID_PATTERN, HubSettings
-from .store import FrameStore
+from formsync.ids import CAMERA_ID_PATTERN
+from server.events import EventBus
+from server.ingest import IngestService
+from server.monitoring.heartbeats import HeartbeatRegistry
+from server.monitoring.metrics import HubMetrics
+from server.monitoring.monitor import HubMonitor
+from server.results import LatestResults
+from server.set_store import SetStore
+from server.settings import HubSettings
+from server.store import FrameStore
 
 
 async def _settings(conn: HTTPConnection) -> HubSettings:

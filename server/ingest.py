@@ -6,13 +6,13 @@ import asyncio
 import logging
 import time
 
-from .errors import ApiError
-from .events import EventBus
-from .jpeg import jpeg_size
-from .limits import UploadLimits
-from .live_sync import LiveSync
-from .metrics import HubMetrics
-from .store import Frame, FrameStore
+from server.errors import ApiError
+from server.events import EventBus
+from server.jpeg import jpeg_size
+from server.limits import UploadLimits
+from server.live_sync import LiveSync
+from server.monitoring.metrics import HubMetrics
+from server.store import Frame, FrameStore
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
-from .errors import ApiError
+from server.errors import ApiError
 
 # JPEG files start with SOI (FF D8) followed by the next marker's FF.
 _SOI = b"\xff\xd8\xff"

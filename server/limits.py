@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import ApiError
-from .store import Frame
+from server.errors import ApiError
+from server.store import Frame
 
 
 @dataclass(slots=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .metrics import HubMetrics
-from .store import Frame
-from .synchronizer import ApproximateTimeSync, SyncSet
+from formsync.synchronizer import ApproximateTimeSync, SyncSet
+from server.monitoring.metrics import HubMetrics
+from server.store import Frame
 
 
 class LiveSync:

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 
 from starlette.concurrency import run_in_threadpool
 
-from .analysis_stale import watch_analysis_staleness
-from .set_store import SetStore
+from server.analysis_stale import watch_analysis_staleness
+from server.set_store import SetStore
 
 log = logging.getLogger(__name__)
 

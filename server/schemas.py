@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .gaze_schemas import GazeOut, GazeSetOut
+from server.gaze_schemas import GazeOut, GazeSetOut
 
 
 class _Wire(BaseModel):

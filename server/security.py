@@ -10,8 +10,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocket
 
-from .auth import OPEN_PATHS, ROLES_KEY, TokenAuth
-from .errors import ApiError
+from server.auth import OPEN_PATHS, ROLES_KEY, TokenAuth
+from server.errors import ApiError
 
 
 def install_security(app: FastAPI, settings) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from .auth import check_exposure, check_token, parse_list
+from server.auth import check_exposure, check_token, parse_list
 
 # NoDecode: pydantic-settings would otherwise demand JSON for a list; parse_list takes both.
 Tokens = Annotated[tuple[Annotated[SecretStr, AfterValidator(check_token)], ...], NoDecode,

@@ -7,9 +7,8 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .security_settings import SecuritySettings
-
-CAMERA_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+from formsync.ids import CAMERA_ID_PATTERN  # noqa: F401  (re-exported for the hub's routes)
+from server.security_settings import SecuritySettings
 
 
 class HubSettings(SecuritySettings, BaseSettings):
@@ -46,7 +45,7 @@ class HubSettings(SecuritySettings, BaseSettings):
         "var/formsync.db",
         description="Embedded SQLite database (set summaries, alert log); created with its folder on start.",
     )
-    # -- monitoring (issue 5; rules and their defaults: monitoring/alert_rules.py) --
+    # -- monitoring (issue 5; rules and their defaults: server/monitoring/alert_rules.py) --
     heartbeat_interval_s: float = Field(
         2.0, ge=0.1, le=60, description="Period of the hub's own heartbeat (its host and process stats), s.")
     heartbeat_lost_after: int = Field(

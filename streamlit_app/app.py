@@ -1,21 +1,18 @@
-"""FormSync dashboard entry point: ``streamlit run streamlit_app/app.py`` (from the repo root).
+"""FormSync dashboard entry point: ``formsync-dashboard``, or ``streamlit run streamlit_app/app.py``.
 
 Adding a page is one file in ``pages/`` and one line in ``PAGES``.
 """
 
-import sys
 from pathlib import Path
 
 import streamlit as st
 
-# st.Page resolves a relative path against this script's folder (streamlit_app/), not the working
-# directory, so pages/ at the repo root is named by an absolute path.
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
-# ... and puts only streamlit_app/ on sys.path: the repo root is needed to import the package.
-if str(PAGES_DIR.parent) not in sys.path:
-    sys.path.insert(0, str(PAGES_DIR.parent))
+import pages
+from streamlit_app.monitor.banner import render_alert_banner
 
-from streamlit_app.alert_banner import render_alert_banner  # noqa: E402
+# st.Page resolves a relative path against this script's folder, not the working directory, and an
+# installed dashboard has its pages in site-packages: they are named by the package's own path.
+PAGES_DIR = Path(pages.__file__).resolve().parent
 
 st.set_page_config(page_title="FormSync", page_icon=":material/fitness_center:", layout="wide")
 

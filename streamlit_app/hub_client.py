@@ -10,7 +10,7 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import ValidationError
 
-from .models import AnalysisView, CameraStatus, FrameImage, SetSaving, SetView, SyncSet
+from streamlit_app.models import AnalysisView, CameraStatus, FrameImage, SetSaving, SetView, SyncSet
 
 
 class HubUnreachable(ConnectionError):
@@ -207,10 +207,10 @@ def call_hub(hub_url: str, call, timeout_s: float = 5.0, token=None):
     ``token``: the viewer token; by default ``DashboardSettings().viewer_token``."""
     import asyncio
 
-    from clients.auth import bearer
+    from formsync.auth import bearer
 
     if token is None:
-        from .settings import DashboardSettings
+        from streamlit_app.settings import DashboardSettings
 
         token = DashboardSettings().viewer_token
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .gaze_models import GazeView
+from streamlit_app.gaze.models import GazeView
 
 
 class _HubModel(BaseModel):

@@ -16,15 +16,22 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from clients.auth import bearer
-from clients.loop_wake import wake_loop
-from clients.retry import reconnect_delays
-
-from .coach_view import annotate_jpeg
-from .hub_client import HubClient, HubRejected, HubUnreachable
-from .latest import Latest
-from .models import (
-    AnalysedFrame, AnalysisView, CameraStatus, FrameImage, HubConnection, LinkState, SetSaving, SetView, SyncedImages,
+from formsync.auth import bearer
+from formsync.loop_wake import wake_loop
+from formsync.retry import reconnect_delays
+from streamlit_app.coach.view import annotate_jpeg
+from streamlit_app.hub_client import HubClient, HubRejected, HubUnreachable
+from streamlit_app.latest import Latest
+from streamlit_app.models import (
+    AnalysedFrame,
+    AnalysisView,
+    CameraStatus,
+    FrameImage,
+    HubConnection,
+    LinkState,
+    SetSaving,
+    SetView,
+    SyncedImages,
     SyncSet,
 )
 

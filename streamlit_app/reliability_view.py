@@ -3,7 +3,7 @@ not save yet. Pure text helpers (no Streamlit), tested alone."""
 
 from __future__ import annotations
 
-from .models import SetSaving
+from streamlit_app.models import SetSaving
 
 
 def stale_analysis_message(since_ns: int | None, now_ns: int) -> str | None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import TypeVar
 
-from .models import HubConnection, LinkState, SyncFrame
+from streamlit_app.models import HubConnection, LinkState, SyncFrame
 
 T = TypeVar("T")
 

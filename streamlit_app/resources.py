@@ -9,8 +9,8 @@ from __future__ import annotations
 import streamlit as st
 from pydantic import ValidationError
 
-from .poller import HubPoller
-from .settings import DashboardSettings
+from streamlit_app.poller import HubPoller
+from streamlit_app.settings import DashboardSettings
 
 
 def page_settings() -> DashboardSettings:

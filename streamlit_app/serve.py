@@ -1,5 +1,10 @@
-"""``python -m streamlit_app.serve [streamlit run options]``: the dashboard (``streamlit run
-streamlit_app/app.py``) with a quiet stop.
+"""``formsync-dashboard [streamlit run options]`` (or ``python -m streamlit_app.serve``): the
+dashboard (``streamlit run streamlit_app/app.py``) with the dashboard's own Streamlit options and a
+quiet stop.
+
+Streamlit reads ``.streamlit/config.toml`` from the working directory only, so the options of
+``streamlit_app/config.toml`` (the checkout's ``.streamlit/config.toml`` links to it) are passed
+as flags, before the caller's own: the dashboard behaves the same wherever it is started.
 
 Streamlit stops its server on SIGINT/SIGTERM without waiting for a script run in progress, and a
 page's live fragments rerun every second. When such a run ends after the server's event loop has
@@ -17,9 +22,11 @@ from __future__ import annotations
 
 import sys
 import threading
+import tomllib
 from pathlib import Path
 
 APP = Path(__file__).with_name("app.py")
+CONFIG = Path(__file__).with_name("config.toml")
 _report = threading.excepthook
 
 
@@ -35,16 +42,23 @@ def main(argv: list[str] | None = None) -> None:
     from streamlit.web import cli
 
     threading.excepthook = _drop_closed_loop_race
-    sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = ["streamlit", "run", str(APP), *config_flags(), *(sys.argv[1:] if argv is None else argv)]
     try:
         cli.main()  # a click command: leaves through SystemExit with Streamlit's exit code
     finally:
         _stop_pollers()
 
 
+def config_flags(path: Path = CONFIG) -> list[str]:
+    """``--section.option=value`` for every option of the TOML file at ``path``."""
+    config = tomllib.loads(path.read_text())
+    return [f"--{section}.{name}={str(value).lower() if isinstance(value, bool) else value}"
+            for section, options in config.items() for name, value in options.items()]
+
+
 def _stop_pollers() -> None:
-    from .monitor_resources import get_monitor_poller
-    from .resources import get_poller
+    from streamlit_app.monitor.resources import get_monitor_poller
+    from streamlit_app.resources import get_poller
 
     for cached in (get_poller, get_monitor_poller):
         cached.clear()  # on_release stops and joins each poller

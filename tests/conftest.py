@@ -7,8 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.support import SQUAT_DIR, RunningHub, squat_clip  # noqa: F401  (re-exported for tests)
-from tests.support import jpeg, read_clip
+from tests.support import SQUAT_DIR, RunningHub, jpeg, read_clip, squat_clip  # noqa: F401  (re-exported for tests)
 
 
 def pytest_configure(config):

@@ -86,7 +86,7 @@ class RunningHub:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> "RunningHub":
+    def start(self, timeout: float = 10.0) -> RunningHub:
         self.app = create_app(self.settings, self._given_store)
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
@@ -111,7 +111,7 @@ class RunningHub:
             self._thread.join(timeout)
             self._server = None
 
-    def __enter__(self) -> "RunningHub":
+    def __enter__(self) -> RunningHub:
         return self.start()
 
     def __exit__(self, *exc) -> None:

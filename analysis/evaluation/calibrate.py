@@ -3,7 +3,8 @@
     python -m analysis.evaluation.calibrate [--split dev]
 
 For every check of ``analysis.faults.CHECKS`` it prints, over the reps counted on the split that the
-check runs on (the rep's estimated view, as in the live path): the measure's range and median on reps labelled with the fault and on reps
+check runs on (the rep's estimated view, as in the live path): the measure's range and median on reps
+labelled with the fault and on reps
 labelled without it, the ROC AUC of the measure for the label, and the threshold a rule picks:
     labelled reps on both sides: the threshold that maximises F1 while keeping precision >= 0.9,
         placed midway between the two neighbouring measured values (ties: the widest gap);
@@ -27,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.evaluation.dataset import clips_in
-from analysis.pose_cache import clip_poses
 from analysis.faults import CHECKS, FaultCheck
+from analysis.pose_cache import clip_poses
 
 MIN_PRECISION = 0.9
 MIN_FOR_MEDIAN = 5
@@ -112,7 +113,7 @@ def _row(c: FaultCheck, label: str, mine: list[Sample], used: str) -> str:
     pos = np.array([r.values[c.name] for r in mine if r.truth], float)
     neg = np.array([r.values[c.name] for r in mine if not r.truth], float)
     pos, neg = pos[np.isfinite(pos)], neg[np.isfinite(neg)]
-    rng = lambda x: f"{x.size:3d}: {x.min():6.2f}..{np.median(x):6.2f}..{x.max():6.2f}" if x.size else "  0"  # noqa: E731
+    rng = lambda x: f"{x.size:3d}: {x.min():6.2f}..{np.median(x):6.2f}..{x.max():6.2f}" if x.size else "  0"
     auc = "-"
     if pos.size and neg.size:
         sign = 1 if c.higher_is_worse else -1

@@ -166,7 +166,9 @@ class Targets:
     VIEW_SPREAD = 8.0
 
 
-def check_targets(faults: list[FaultFigures], counts: CountFigures, scores: ScoreFigures) -> list[tuple[str, str, bool | None]]:
+def check_targets(
+    faults: list[FaultFigures], counts: CountFigures, scores: ScoreFigures
+) -> list[tuple[str, str, bool | None]]:
     """``(target, measured, met)`` rows; met is None when the split cannot measure it."""
     rows: list[tuple[str, str, bool | None]] = []
     kc = next((f for f in faults if f.fault == "knees_caving"), None)
@@ -174,7 +176,8 @@ def check_targets(faults: list[FaultFigures], counts: CountFigures, scores: Scor
         rows.append((f"knees_caving F1 >= {Targets.KNEES_CAVING_F1}", _fmt(kc.f1),
                      None if kc.f1 is None else kc.f1 >= Targets.KNEES_CAVING_F1))
     for f in faults:
-        rows.append((f"{f.fault} precision >= {Targets.PRECISION}", f"{_fmt(f.precision)} ({f.true_positives}/{f.flagged})",
+        rows.append((f"{f.fault} precision >= {Targets.PRECISION}",
+                     f"{_fmt(f.precision)} ({f.true_positives}/{f.flagged})",
                      None if f.precision is None else f.precision >= Targets.PRECISION))
     rows.append((f"reps exact on >= {Targets.EXACT_RATE:.0%} of clips", f"{counts.exact_rate:.0%}",
                  counts.exact_rate >= Targets.EXACT_RATE))

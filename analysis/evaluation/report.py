@@ -6,8 +6,7 @@ import json
 from dataclasses import asdict
 
 from analysis.evaluation.dataset import ALL, SPLITS
-from analysis.evaluation.metrics import (ClipRecord, check_targets, count_figures, fault_figures,
-                                         score_figures)
+from analysis.evaluation.metrics import ClipRecord, check_targets, count_figures, fault_figures, score_figures
 
 TARGET_SPLIT = "test"
 
@@ -57,7 +56,8 @@ def text(records: list[ClipRecord], per_clip: bool = False) -> str:
     lines: list[str] = []
     splits = by_split(records)
     if per_clip:
-        lines.append(f"{'clip':34} {'split':5} {'view':8} {'reps':>4} {'counted':>7} {'score':>6}  faults labelled -> flagged")
+        lines.append(f"{'clip':34} {'split':5} {'view':8} {'reps':>4} {'counted':>7} {'score':>6}  "
+                     "faults labelled -> flagged")
         for r in records:
             scores = [x.score for x in r.reps if x.score is not None]
             mean = sum(scores) / len(scores) if scores else None
@@ -73,7 +73,8 @@ def text(records: list[ClipRecord], per_clip: bool = False) -> str:
             lines.append(f"{f.fault:20} {f.labelled:>8} {f.flagged:>7} {f.true_positives:>4} {_f(f.precision, 2, 9)} "
                          f"{_f(f.recall)} {_f(f.f1)}")
         c = fig["counts"]
-        lines.append(f"reps: exact on {c.exact_rate:.0%} of {c.clips} clips, MAE {c.mae:.2f}, off by one {c.off_by_one_rate:.0%}")
+        lines.append(f"reps: exact on {c.exact_rate:.0%} of {c.clips} clips, MAE {c.mae:.2f}, "
+                     f"off by one {c.off_by_one_rate:.0%}")
         s = fig["scores"]
         views = ", ".join(f"{v} {m:.1f} ({s.clean_reps_by_view[v]})" for v, m in s.clean_mean_by_view.items()) or "-"
         lines.append(f"score: clean {_f(s.clean_mean, 1, 0)} ({s.clean_reps} reps), faulty {_f(s.faulty_mean, 1, 0)} "

@@ -35,8 +35,8 @@ def _reference(root: str | None):
 def analyse(clip: LabelledClip, use_cache: bool = True, library_root: str | None = None) -> ClipRecord:
     """Run one clip through the offline path and collect its reps. Raises FileNotFoundError for a
     missing clip."""
-    from analysis.pose_cache import clip_poses
     from analysis.offline import analyze_video
+    from analysis.pose_cache import clip_poses
     from analysis.session import DEFAULT_MAX_WIDTH, PoseAnalyzer
 
     reference = _reference(library_root)

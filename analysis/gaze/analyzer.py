@@ -40,7 +40,11 @@ from typing import Any
 import numpy as np
 
 from analysis.gaze.attention import (
-    DEFAULT_CONE_DEG, DEFAULT_HYSTERESIS_DEG, DEFAULT_WINDOW_S, AttentionWindow, on_target,
+    DEFAULT_CONE_DEG,
+    DEFAULT_HYSTERESIS_DEG,
+    DEFAULT_WINDOW_S,
+    AttentionWindow,
+    on_target,
 )
 from analysis.gaze.blink import DEFAULT_CLOSED_EAR, BlinkDetector, eye_aspect_ratios
 from analysis.gaze.calibration import DEFAULT_DURATION_S, Calibrator
@@ -239,7 +243,7 @@ class GazeAnalyzer:
         if self._estimator is not None and hasattr(self._estimator, "close"):
             self._estimator.close()
 
-    def __enter__(self) -> "GazeAnalyzer":
+    def __enter__(self) -> GazeAnalyzer:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -146,7 +146,7 @@ class FaceMeshEstimator:
         """Release the MediaPipe graph; the estimator cannot be used afterwards."""
         self._mesh.close()
 
-    def __enter__(self) -> "FaceMeshEstimator":
+    def __enter__(self) -> FaceMeshEstimator:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -2,15 +2,27 @@
 
 from fastapi import APIRouter
 
-from ..schemas import ErrorOut
+from server.schemas import ErrorOut
 
-from . import alerts, heartbeats  # monitoring (issue 5)
-from . import gaze  # gaze calibration (issue 7)
-from . import analysis, cameras, clock, events, frames, health, reference, sets, stream
+from . import (  # monitoring (issue 5)
+    alerts,
+    analysis,
+    cameras,
+    clock,
+    events,
+    frames,
+    gaze,  # gaze calibration (issue 7)
+    health,
+    heartbeats,
+    reference,
+    sets,
+    stream,
+)
 
 # Every /api/v1 route wants a token once the hub has any (server/auth.py, docs/api.md#access).
 api_router = APIRouter(prefix="/api/v1", responses={
-    401: {"model": ErrorOut, "description": "No token, or one the hub does not know (`missing_token`, `invalid_token`)."},
+    401: {"model": ErrorOut,
+          "description": "No token, or one the hub does not know (`missing_token`, `invalid_token`)."},
     403: {"model": ErrorOut, "description": "A token of a role that may not use this endpoint (`forbidden`)."},
 })
 api_router.include_router(cameras.router)

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ..auth import VIEWER
-from ..deps import MonitorDep
-from ..monitor_schemas import AlertsOut
+from server.auth import VIEWER
+from server.deps import MonitorDep
+from server.monitoring.schemas import AlertsOut
 
 router = APIRouter(prefix="/alerts", tags=["monitoring"], dependencies=[VIEWER])
 

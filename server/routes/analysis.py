@@ -6,12 +6,12 @@ import time
 
 from fastapi import APIRouter
 
-from ..analysis_stale import result_age
-from ..auth import READER, WORKER
-from ..deps import BusDep, CameraId, MetricsDep, ResultsDep, SettingsDep
-from ..errors import ApiError
-from ..results import StoredResult
-from ..schemas import AnalysisIn, AnalysisOut, ErrorOut
+from server.analysis_stale import result_age
+from server.auth import READER, WORKER
+from server.deps import BusDep, CameraId, MetricsDep, ResultsDep, SettingsDep
+from server.errors import ApiError
+from server.results import StoredResult
+from server.schemas import AnalysisIn, AnalysisOut, ErrorOut
 
 router = APIRouter(prefix="/cameras", tags=["analysis"])
 

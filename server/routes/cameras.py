@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..auth import CAMERA, READER
-from ..deps import CameraId, IngestDep, MetricsDep, StoreDep
-from ..errors import ApiError
-from ..schemas import CamerasOut, ErrorOut, FrameMeta
+from server.auth import CAMERA, READER
+from server.deps import CameraId, IngestDep, MetricsDep, StoreDep
+from server.errors import ApiError
+from server.schemas import CamerasOut, ErrorOut, FrameMeta
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 

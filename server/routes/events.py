@@ -8,13 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
-from ..auth import WS_READER
-from ..deps import BusDep
+from server.auth import WS_READER
+from server.deps import BusDep
 
 router = APIRouter(tags=["events"])
 
 EVENT_TYPES = frozenset({"frame", "camera_online", "camera_stale", "analysis", "sync_set", "set", "reference"})
-# Monitoring (server/monitor.py): heartbeats, processes lost and back, alerts fired and cleared.
+# Monitoring (server/monitoring/monitor.py): heartbeats, processes lost and back, alerts fired and cleared.
 EVENT_TYPES |= {"heartbeat", "process_lost", "process_online", "alert"}
 EVENT_TYPES |= {"gaze_calibrate"}  # gaze calibration requests for the workers (routes/gaze.py)
 EVENT_TYPES |= {"analysis_stale"}  # a camera's results stopped (server/analysis_stale.py)

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ..auth import READER
-from ..deps import SettingsDep, StoreDep
-from ..errors import ApiError
-from ..schemas import ErrorOut, SyncSetOut
-from ..settings import CAMERA_ID_PATTERN
-from ..synchronizer import newest_set
+from formsync.ids import CAMERA_ID_PATTERN
+from formsync.synchronizer import newest_set
+from server.auth import READER
+from server.deps import SettingsDep, StoreDep
+from server.errors import ApiError
+from server.schemas import ErrorOut, SyncSetOut
 
 router = APIRouter(prefix="/frames", tags=["frames"], dependencies=[READER])
 _ID = re.compile(CAMERA_ID_PATTERN)

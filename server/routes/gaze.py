@@ -14,11 +14,11 @@ import uuid
 
 from fastapi import APIRouter
 
-from ..auth import VIEWER
-from ..deps import BusDep, CameraId, StoreDep
-from ..errors import ApiError
-from ..gaze_schemas import GazeCalibrateIn, GazeCalibrateOut
-from ..schemas import ErrorOut
+from server.auth import VIEWER
+from server.deps import BusDep, CameraId, StoreDep
+from server.errors import ApiError
+from server.gaze_schemas import GazeCalibrateIn, GazeCalibrateOut
+from server.schemas import ErrorOut
 
 router = APIRouter(prefix="/cameras", tags=["gaze"], dependencies=[VIEWER])  # dashboard controls
 

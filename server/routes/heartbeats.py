@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from ..auth import ANY_ROLE, REPORTER, VIEWER
-from ..deps import HeartbeatsDep
-from ..errors import ApiError
-from ..monitor import heartbeat_received
-from ..monitor_schemas import PROCESS_ID_PATTERN, HeartbeatIn, HeartbeatOut, HeartbeatsOut
-from ..schemas import ErrorOut
+from server.auth import ANY_ROLE, REPORTER, VIEWER
+from server.deps import HeartbeatsDep
+from server.errors import ApiError
+from server.monitoring.monitor import heartbeat_received
+from server.monitoring.schemas import PROCESS_ID_PATTERN, HeartbeatIn, HeartbeatOut, HeartbeatsOut
+from server.schemas import ErrorOut
 
 router = APIRouter(prefix="/heartbeats", tags=["monitoring"])
 

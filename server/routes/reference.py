@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.requests import Request
 
-from ..auth import READER, VIEWER
-from ..deps import BusDep
-from ..schemas import ErrorOut, ReferenceChoice
+from server.auth import READER, VIEWER
+from server.deps import BusDep
+from server.schemas import ErrorOut, ReferenceChoice
 
 router = APIRouter(prefix="/reference", tags=["analysis"])
 

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from ..auth import READER, WORKER
-from ..deps import BusDep, CameraId, SetsDep
-from ..errors import ApiError
-from ..schemas import ErrorOut, SetIn, SetList, SetOut, SetPutOut
+from formsync.ids import CAMERA_ID_PATTERN
+from server.auth import READER, WORKER
+from server.deps import BusDep, CameraId, SetsDep
+from server.errors import ApiError
+from server.schemas import ErrorOut, SetIn, SetList, SetOut, SetPutOut
 
 router = APIRouter(tags=["sets"])
 
@@ -38,7 +39,7 @@ async def get_live_set(camera_id: CameraId, sets: SetsDep) -> dict:
 
 @router.get("/sets", response_model=SetList, summary="Closed sets, newest first", dependencies=[READER])
 def list_sets(sets: SetsDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-              camera_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None) -> dict:
+              camera_id: Annotated[str | None, Query(pattern=CAMERA_ID_PATTERN)] = None) -> dict:
     return {"sets": sets.list(limit, camera_id), "unsaved": sets.unsaved, "persist_error": sets.last_error}
 
 

@@ -9,11 +9,11 @@ import time
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from ..auth import WS_CAMERA
-from ..deps import IngestDep
-from ..errors import ApiError
-from ..schemas import StreamHeader
-from ..settings import CAMERA_ID_PATTERN
+from formsync.ids import CAMERA_ID_PATTERN
+from server.auth import WS_CAMERA
+from server.deps import IngestDep
+from server.errors import ApiError
+from server.schemas import StreamHeader
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 _ID = re.compile(CAMERA_ID_PATTERN)

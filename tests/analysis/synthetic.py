@@ -46,7 +46,8 @@ def world_pose(thigh_above_parallel: float = 90.0, shin_lean=(0.0, 0.0), trunk_l
         ankle[0] = sgn * ankle_half_width
         toe = ankle + np.array([0.0, 0.07, 0.14])
         heel = toe + np.array([0.0, -heel_lift, -np.sqrt(FOOT ** 2 - heel_lift ** 2)])
-        sh = np.array([sgn * shoulder_half_width + hip_shift, 0, 0]) + TORSO * np.array([0.0, -np.cos(_r(trunk_lean)), np.sin(_r(trunk_lean))])
+        sh = np.array([sgn * shoulder_half_width + hip_shift, 0, 0]) + TORSO * np.array(
+            [0.0, -np.cos(_r(trunk_lean)), np.sin(_r(trunk_lean))])
         for name, pt in (("HIP", hip), ("KNEE", knee), ("ANKLE", ankle), ("FOOT_INDEX", toe), ("HEEL", heel),
                          ("SHOULDER", sh), ("ELBOW", sh + [0, 0.25, 0]), ("WRIST", sh + [0, 0.5, 0])):
             w[LM[f"{side}_{name}"], :3] = pt

@@ -15,7 +15,7 @@ import pytest
 from analysis.heartbeat import AnalysisRates
 from analysis.worker import AnalysisWorker
 from analysis.worker_events import FrameEvent, GazeCalibrateEvent, ReferenceEvent, parse_event
-from monitoring.heartbeat import HeartbeatSender, HeartbeatSource, process_id
+from formsync.heartbeat import HeartbeatSender, HeartbeatSource, process_id
 from tests.analysis.test_worker_scheduling import run_worker
 from tests.streamlit_app.conftest import post_frame
 from tests.support import RunningHub, wait_until

@@ -103,7 +103,7 @@ def test_pushed_frames_reach_the_hub_stamped_on_its_clock_and_stale_after_stop(c
                 pushed_at.append(time.time_ns())
                 src.push(img, pushed_at[-1])
                 # Paced like a camera, so every frame goes out once the clock is synchronised.
-                wait_until(lambda: worker.stats.captured > k, timeout=5)
+                wait_until(lambda k=k: worker.stats.captured > k, timeout=5)
                 threading.Event().wait(0.03)
             assert wait_until(lambda: cameras(hub).get("browser-unit", {}).get("frames_total", 0) >= 5, 10)
             cam = cameras(hub)["browser-unit"]
@@ -127,7 +127,7 @@ def test_a_burst_is_dropped_not_queued_and_every_frame_is_accounted_for(clip_ima
         worker = make_worker(hub, "browser-burst", src)
         worker.start()
         try:
-            for k, img in enumerate(clip_images):  # all at once: far faster than encode + upload
+            for img in clip_images:  # all at once: far faster than encode + upload
                 src.push(img, time.time_ns())
             assert wait_until(lambda: worker.stats.sent + worker.stats.dropped == worker.stats.captured
                               and src.pushed == worker.stats.captured + src.dropped

@@ -36,7 +36,7 @@ FEEDBACK_DOC = "depth.md"
 
 
 def _requirements() -> None:
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+    pytest.importorskip("playwright.sync_api", reason='playwright is not installed (pip install -e ".[dev]")')
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium with "
                     "scripts/ensure_chromium.sh (needs root or password-less sudo); "

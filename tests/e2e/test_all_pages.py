@@ -7,13 +7,19 @@ import threading
 
 import pytest
 
-from tests.support import wait_until
-
-from .conftest import CAMERAS
-from .dashboard import (
-    coach_metrics, exceptions, grid_cells, live_tiles, nav_links, open_app, registered_page_titles,
-    seconds_later, visit,
+from tests.e2e.conftest import CAMERAS
+from tests.e2e.dashboard import (
+    coach_metrics,
+    exceptions,
+    grid_cells,
+    live_tiles,
+    nav_links,
+    open_app,
+    registered_page_titles,
+    seconds_later,
+    visit,
 )
+from tests.support import wait_until
 
 VIEWPORT = {"width": 1400, "height": 1000}
 

@@ -9,11 +9,10 @@ import secrets
 
 import pytest
 
+from tests.e2e.conftest import launch
+from tests.e2e.dashboard import exceptions, open_app
+from tests.e2e.fake_camera import clip_to_y4m
 from tests.support import squat_clip, wait_until
-
-from .conftest import launch
-from .dashboard import exceptions, open_app
-from .fake_camera import clip_to_y4m
 
 TITLE = "Browser camera"
 WEBRTC_IFRAME = 'iframe[title*="webrtc"]'

@@ -178,7 +178,7 @@ class ChatServer:
 
         return app
 
-    def start(self) -> "ChatServer":
+    def start(self) -> ChatServer:
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",
@@ -205,7 +205,7 @@ class ChatServer:
             self._thread.join(10)
             self._server = None
 
-    def __enter__(self) -> "ChatServer":
+    def __enter__(self) -> ChatServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

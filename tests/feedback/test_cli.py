@@ -8,8 +8,7 @@ from feedback.citations import cited_ids
 from feedback.cli import main
 from feedback.composer import OFFLINE_LABEL
 from feedback.summary import load_summary
-
-from .conftest import SETS
+from tests.feedback.conftest import SETS
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:

@@ -7,8 +7,7 @@ import pytest
 from feedback.chunking import chunk_documents, unwrap
 from feedback.documents import DocumentError, load_documents, parse_document
 from feedback.query import FAULTS
-
-from .conftest import DOCS
+from tests.feedback.conftest import DOCS
 
 
 @pytest.fixture(scope="module")

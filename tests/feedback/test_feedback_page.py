@@ -13,9 +13,8 @@ from streamlit.testing.v1 import AppTest
 from feedback.citations import cited_ids
 from feedback.composer import OFFLINE_ANSWER_LABEL, OFFLINE_LABEL
 from tests.conftest import synthetic_jpeg
+from tests.feedback.conftest import SETS
 from tests.streamlit_app.conftest import post_frame
-
-from .conftest import SETS
 
 PAGE = Path(__file__).resolve().parents[2] / "pages" / "feedback.py"
 APP = Path(__file__).resolve().parents[2] / "streamlit_app" / "app.py"

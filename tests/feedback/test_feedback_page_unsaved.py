@@ -7,11 +7,10 @@ from __future__ import annotations
 import httpx
 from streamlit.testing.v1 import AppTest
 
+from tests.feedback.test_feedback_page import PAGE, TIMEOUT_S, page_env  # noqa: F401  (fixture)
 from tests.reliability.processes import HubProcess
 from tests.reliability.test_fault_set_storage import DiskFull
 from tests.server.test_sets_api import a_set
-
-from .test_feedback_page import PAGE, TIMEOUT_S, page_env  # noqa: F401  (fixture)
 
 
 def test_unsaved_sets_are_flagged_and_still_offered(page_env, tmp_path):  # noqa: F811

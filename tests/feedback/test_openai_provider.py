@@ -12,8 +12,7 @@ from feedback.composer import OFFLINE_LABEL
 from feedback.providers import describe_provider, make_llm
 from feedback.service import build_service
 from feedback.settings import FeedbackSettings
-
-from .openai_server import Behaviour, ChatServer, answer
+from tests.feedback.openai_server import Behaviour, ChatServer, answer
 
 API_KEY = "sk-test-key-that-must-never-be-logged"
 

@@ -13,8 +13,7 @@ from feedback.retriever import KnowledgeRetriever
 from feedback.service import build_service
 from feedback.settings import FeedbackSettings
 from feedback.store import KnowledgeStore
-
-from .conftest import DOCS
+from tests.feedback.conftest import DOCS
 
 
 def test_embeddings_are_unit_vectors_that_rank_meaning(embeddings):
@@ -23,7 +22,7 @@ def test_embeddings_are_unit_vectors_that_rank_meaning(embeddings):
     )
     assert len(q) == DIMENSIONS
     assert math.isclose(sum(v * v for v in q), 1.0, rel_tol=1e-4)
-    dot = lambda a, b: sum(x * y for x, y in zip(a, b))  # noqa: E731
+    dot = lambda a, b: sum(x * y for x, y in zip(a, b))
     assert dot(q, near) > dot(q, far)
 
 

@@ -8,7 +8,7 @@ import time
 
 from websockets.sync.client import connect
 
-from monitoring.heartbeat import HeartbeatSource
+from formsync.heartbeat import HeartbeatSource
 
 
 def heartbeat_body(process_id: str = "client:test-pc:front", role: str = "client", interval_s: float = 2.0,

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitoring.alert_rules import DEFAULT_RULES, AlertConfigError, build_rules, load_rules
-from monitoring.alerts import AlertEngine, Rule
+from server.monitoring.alert_rules import DEFAULT_RULES, AlertConfigError, build_rules, load_rules
+from server.monitoring.alerts import AlertEngine, Rule
 
 S = 1_000_000_000  # ns per second
 

@@ -8,12 +8,11 @@ import socket
 import httpx
 import pytest
 
-from monitoring.alert_rules import AlertConfigError
+from server.monitoring.alert_rules import AlertConfigError
 from server.settings import HubSettings
 from tests.conftest import synthetic_jpeg
+from tests.monitoring.conftest import EventStream
 from tests.support import RunningHub, wait_until
-
-from .conftest import EventStream
 
 
 def alerts(hub_url: str, **params) -> dict:

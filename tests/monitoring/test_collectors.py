@@ -11,8 +11,8 @@ import time
 
 import psutil
 
-from monitoring.host import FIELDS, HostCollector
-from monitoring.process import ProcessCollector
+from formsync.host import FIELDS, HostCollector
+from formsync.process import ProcessCollector
 
 
 class FakeClock:

@@ -6,9 +6,8 @@ import threading
 
 import httpx
 
+from tests.monitoring.conftest import EventStream, camera_link, heartbeat_body
 from tests.support import RunningHub, wait_until
-
-from .conftest import EventStream, camera_link, heartbeat_body
 
 
 def processes(hub_url: str) -> dict[str, dict]:

@@ -13,12 +13,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from streamlit_app.models import LinkState
-from streamlit_app.monitor_poller import MonitorPoller
-from streamlit_app.monitor_resources import get_monitor_poller
+from streamlit_app.monitor.poller import MonitorPoller
+from streamlit_app.monitor.resources import get_monitor_poller
 from tests.conftest import synthetic_jpeg
+from tests.monitoring.conftest import camera_link, heartbeat_body
 from tests.support import RunningHub, free_port
-
-from .conftest import camera_link, heartbeat_body
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app" / "app.py"

@@ -7,9 +7,9 @@ import math
 import pytest
 
 from streamlit_app.models import CameraStatus, HubConnection, LinkState
-from streamlit_app.monitor_history import History
-from streamlit_app.monitor_models import ActiveAlert, Alerts, Heartbeat, MonitorSnapshot
-from streamlit_app.monitor_render import (
+from streamlit_app.monitor.history import History
+from streamlit_app.monitor.models import ActiveAlert, Alerts, Heartbeat, MonitorSnapshot
+from streamlit_app.monitor.render import (
     banner_lines,
     format_bytes,
     format_rate,

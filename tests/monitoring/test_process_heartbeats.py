@@ -17,7 +17,7 @@ from analysis.heartbeat import send_heartbeats
 from analysis.worker import AnalysisWorker
 from clients.config import CameraConfig, ClientConfig
 from clients.runner import start_workers, stop_workers
-from monitoring.heartbeat import process_id
+from formsync.heartbeat import process_id
 from tests.support import ROOT, RunningHub, squat_clip, wait_until
 
 SIDE = squat_clip("side_bodyweight_intellifit1.mp4")

@@ -21,9 +21,9 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from analysis.worker import AnalysisWorker
-from clients.auth import bearer
 from clients.config import CameraConfig, ClientConfig
 from clients.runner import start_workers, stop_workers
+from formsync.auth import bearer
 from server.auth import Role, TokenAuth, is_loopback, make_token
 from streamlit_app.models import LinkState
 from streamlit_app.poller import HubPoller
@@ -79,7 +79,7 @@ def test_every_route_wants_a_token_of_its_role(locked_hub):
     with httpx.Client(base_url=locked_hub.url, timeout=5) as http:
         assert upload(http, auth(CAMERA)).status_code == 201
         for method, path, body, allowed in ROUTES:
-            def call(headers):
+            def call(headers, method=method, path=path, body=body):
                 return http.request(method, path, json=body, headers=headers)
 
             missing = call({"X-Request-Id": "no-token-1"})
@@ -104,7 +104,8 @@ def test_every_route_wants_a_token_of_its_role(locked_hub):
 
 def test_websockets_refuse_the_handshake_with_the_json_error(locked_hub):
     ws = locked_hub.url.replace("http", "ws") + "/api/v1"
-    for path, good, bad in [("/events", VIEWER, CAMERA), ("/events", WORKER, CAMERA), ("/cameras/c/stream", CAMERA, VIEWER)]:
+    for path, good, bad in [("/events", VIEWER, CAMERA), ("/events", WORKER, CAMERA),
+                            ("/cameras/c/stream", CAMERA, VIEWER)]:
         with pytest.raises(InvalidStatus) as refused:
             connect(ws + path, additional_headers={"X-Request-Id": "ws-1"})
         resp = refused.value.response
@@ -130,7 +131,8 @@ def test_a_token_may_hold_several_roles_and_compares_in_constant_time_per_known_
     assert auth_.roles_of(shared) == {Role.CAMERA, Role.VIEWER}
     assert auth_.roles_of(CAMERA) == {Role.CAMERA} and auth_.roles_of(CAMERA[:-1]) == frozenset()
     assert not TokenAuth({}).enabled
-    assert len(CAMERA) >= 43 and re.fullmatch(r"[A-Za-z0-9_-]+", CAMERA) and len({make_token() for _ in range(50)}) == 50
+    assert (len(CAMERA) >= 43 and re.fullmatch(r"[A-Za-z0-9_-]+", CAMERA)
+            and len({make_token() for _ in range(50)}) == 50)
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.20") and not is_loopback("hub.local")
 

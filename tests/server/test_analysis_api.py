@@ -11,7 +11,8 @@ def result(seq, t_ns, **over):
             "landmarks": [[0.5, 0.5, 0.0, 0.9]] * 33, "world_landmarks": [[0.0, 0.1, 0.0, 0.9]] * 33,
             "angles": {"knee_left": 92.0}, "view": "side", "score": 87.5,
             "rep": {"count": 2, "phase": "bottom", "rep_scores": [90.0, 85.0]},
-            "faults": [{"code": "forward_lean", "severity": "warning", "cue": "Chest up", "view": "side", "value": 48.0}]}
+            "faults": [{"code": "forward_lean", "severity": "warning", "cue": "Chest up", "view": "side",
+                        "value": 48.0}]}
     body.update(over)
     return body
 

@@ -129,7 +129,8 @@ def test_websocket_ingest_acks_and_survives_a_bad_frame(small_hub, client):
 
     with connect(url) as ws:
         ws.send(message(0, GOOD))
-        assert json.loads(ws.recv(5)) == {"ok": True, "seq": 0, "hub_receive_time_ns": pytest.approx(time.time_ns(), abs=5e9)}
+        assert json.loads(ws.recv(5)) == {"ok": True, "seq": 0,
+                                          "hub_receive_time_ns": pytest.approx(time.time_ns(), abs=5e9)}
         ws.send(message(1, b"not a jpeg"))
         bad = json.loads(ws.recv(5))
         assert bad["ok"] is False and bad["error"]["code"] == "unsupported_media_type"
@@ -181,7 +182,7 @@ def test_stale_event_is_sent(small_hub, client):
 
 
 def test_unknown_event_type_is_refused(small_hub):
-    from websockets.exceptions import InvalidStatus, ConnectionClosed
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
 
     with pytest.raises((InvalidStatus, ConnectionClosed)):
         with connect(small_hub.url.replace("http", "ws") + "/api/v1/events?types=bogus") as ws:

@@ -41,7 +41,8 @@ def test_sync_set_events_metric_and_frames_by_seq(hub):
             httpx.Client(base_url=hub.url) as http:
         for k in range(10):
             t = base + k * 33 * MS
-            assert post(http, "a", k, t, **{"X-Clock-Offset-Ns": "-350000000", "X-Clock-Uncertainty-Ns": "150000"}).status_code == 201
+            assert post(http, "a", k, t, **{"X-Clock-Offset-Ns": "-350000000",
+                                            "X-Clock-Uncertainty-Ns": "150000"}).status_code == 201
             assert post(http, "b", k, t + 4 * MS).status_code == 201
         events = []
         while len(events) < 8:

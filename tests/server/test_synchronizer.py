@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from server.synchronizer import ApproximateTimeSync, newest_set
+from formsync.synchronizer import ApproximateTimeSync, newest_set
 
 MS = 1_000_000
 
@@ -45,7 +46,7 @@ def test_invariants_on_arbitrary_streams(per_cam_times, max_spread):
         assert [f.camera_id for f in s.frames] == cams
         ts = [f.capture_time_ns for f in s.frames]
         assert s.spread_ns == max(ts) - min(ts) <= max_spread
-    for i, cam in enumerate(cams):
+    for i in range(len(cams)):
         order = [s.frames[i].capture_time_ns for s in sets]
         assert order == sorted(order) and len(set(order)) == len(order), "sets out of time order"
     total = sum(len(v) for v in frames.values())

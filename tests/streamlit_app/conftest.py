@@ -15,7 +15,7 @@ from tests.support import jpeg, read_clip
 def _stop_monitor_pollers():
     """``streamlit_app/app.py`` starts the alert banner's monitor poller: stop it after each test."""
     yield
-    from streamlit_app.monitor_resources import get_monitor_poller
+    from streamlit_app.monitor.resources import get_monitor_poller
 
     get_monitor_poller.clear()
 

@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from streamlit_app.browser_camera import PREFIX, BrowserCamera, camera_id_for
+from streamlit_app.browser_camera.sender import PREFIX, BrowserCamera, camera_id_for
 from streamlit_app.models import AnalysisView
 from tests.support import RunningHub, read_clip, wait_until
 

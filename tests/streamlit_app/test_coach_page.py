@@ -15,9 +15,8 @@ from clients.config import CameraConfig, ClientConfig
 from clients.runner import start_workers, stop_workers
 from streamlit_app.resources import get_poller
 from tests.analysis.test_worker_scheduling import run_worker
+from tests.streamlit_app.test_pages import TIMEOUT_S, _stop_pollers, alts, images  # noqa: F401
 from tests.support import squat_clip, wait_until
-
-from .test_pages import TIMEOUT_S, _stop_pollers, alts, images  # noqa: F401
 
 COACH = Path(__file__).resolve().parents[2] / "pages" / "coach.py"
 CLIP = squat_clip("side_bodyweight_intellifit1.mp4")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from feedback.query import describe_fault
 from feedback.summary import SetFault, SetSummary
-from streamlit_app.coach_view import fault_line
-from streamlit_app.feedback_view import fault_rows, rep_rows
+from streamlit_app.coach.view import fault_line
+from streamlit_app.feedback.view import fault_rows, rep_rows
 from streamlit_app.models import FaultView
 
 S = 10**9

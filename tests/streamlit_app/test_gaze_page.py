@@ -17,9 +17,8 @@ from analysis.paths import data_dir
 from streamlit_app.resources import get_poller
 from tests.server.test_analysis_api import result
 from tests.server.test_gaze_api import gaze
-
-from .conftest import post_frame
-from .test_pages import TIMEOUT_S, _stop_pollers, alts, images  # noqa: F401
+from tests.streamlit_app.conftest import post_frame
+from tests.streamlit_app.test_pages import TIMEOUT_S, _stop_pollers, alts, images  # noqa: F401
 
 GAZE_PAGE = Path(__file__).resolve().parents[2] / "pages" / "gaze.py"
 CLIP = data_dir() / "gaze" / "laptop_gaze_1.mp4"

@@ -6,10 +6,16 @@ import cv2
 import numpy as np
 import pytest
 
-from streamlit_app.gaze_models import GazeView
-from streamlit_app.gaze_view import (
-    arrow_endpoints, calibration_text, draw_gaze, format_attention, gaze_caption, gaze_chart,
-    gaze_overlay_jpeg, gaze_trend_frame,
+from streamlit_app.gaze.models import GazeView
+from streamlit_app.gaze.view import (
+    arrow_endpoints,
+    calibration_text,
+    draw_gaze,
+    format_attention,
+    gaze_caption,
+    gaze_chart,
+    gaze_overlay_jpeg,
+    gaze_trend_frame,
 )
 from streamlit_app.models import AnalysisView
 from tests.server.test_gaze_api import gaze

@@ -12,8 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from streamlit_app.models import LinkState
 from streamlit_app.resources import get_poller
-
-from .conftest import post_frame, post_synced_pair
+from tests.streamlit_app.conftest import post_frame, post_synced_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app" / "app.py"

@@ -12,9 +12,8 @@ import pytest
 from streamlit_app.hub_client import HubClient
 from streamlit_app.models import LinkState
 from streamlit_app.poller import HubPoller
+from tests.streamlit_app.conftest import OFFSETS_NS, UNCERTAINTY_NS, post_frame, post_synced_pair
 from tests.support import RunningHub, free_port
-
-from .conftest import OFFSETS_NS, UNCERTAINTY_NS, post_frame, post_synced_pair
 
 
 @pytest.fixture

@@ -1,25 +1,37 @@
 import base64
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from streamlit_app.models import HubConnection, LinkState, SyncFrame
 from streamlit_app.render import (
-    age_ms, clock, connection_message, format_fps, format_ms, format_offset, frame_period_ms, jpeg_img_html,
-    quality_badge, rows, status_badge, sync_frame_caption, sync_quality, synced_set_html,
+    age_ms,
+    clock,
+    connection_message,
+    format_fps,
+    format_ms,
+    format_offset,
+    frame_period_ms,
+    jpeg_img_html,
+    quality_badge,
+    rows,
+    status_badge,
+    sync_frame_caption,
+    sync_quality,
+    synced_set_html,
 )
 
 # 2024-01-02 03:04:05.678901234 UTC
-T = int(datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc).timestamp()) * 10**9 + 678_901_234
+T = int(datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()) * 10**9 + 678_901_234
 
 
 def test_clock_formats_hh_mm_ss_mmm():
-    assert clock(T, timezone.utc) == "03:04:05.678"
+    assert clock(T, UTC) == "03:04:05.678"
 
 
 def test_clock_truncates_milliseconds():
-    assert clock(T - 678_901_234 + 999_999_999, timezone.utc) == "03:04:05.999"
+    assert clock(T - 678_901_234 + 999_999_999, UTC) == "03:04:05.999"
 
 
 def test_clock_defaults_to_local_time():
@@ -60,7 +72,7 @@ def test_connection_message():
     url = "http://127.0.0.1:1"
     assert connection_message(HubConnection(url, LinkState.CONNECTED, T)) is None
     assert "Connecting" in connection_message(HubConnection(url, LinkState.CONNECTING, T))
-    msg = connection_message(HubConnection(url, LinkState.UNREACHABLE, T, "refused", 3), timezone.utc)
+    msg = connection_message(HubConnection(url, LinkState.UNREACHABLE, T, "refused", 3), UTC)
     assert "unreachable" in msg and "since 03:04:05.678" in msg
     assert "refused" in msg and "3 failed attempts" in msg
 
@@ -139,9 +151,9 @@ def test_sync_frame_caption():
     meta = dict(camera_id="a", seq=7, capture_time_ns=T + 12_500_000, hub_receive_time_ns=T + 20_000_000,
                 width=640, height=480, bytes=1000)
     synced = SyncFrame(**meta, source_frame=42, clock_offset_ns=-350_200_000, clock_uncertainty_ns=400_000)
-    assert sync_frame_caption(synced, T, timezone.utc) == (
+    assert sync_frame_caption(synced, T, UTC) == (
         "03:04:05.691 (+12 ms) · seq 7 · source frame 42 · clock -350 ms ± 0.4 ms")
-    assert sync_frame_caption(SyncFrame(**meta), T + 12_500_000, timezone.utc) == (
+    assert sync_frame_caption(SyncFrame(**meta), T + 12_500_000, UTC) == (
         "03:04:05.691 (+0.0 ms) · seq 7 · clock not synchronised")
 
 

@@ -1,4 +1,4 @@
-from streamlit_app.seen import SeenFrames
+from streamlit_app.live.seen import SeenFrames
 
 
 def test_observe_reports_only_new_versions():

@@ -10,7 +10,12 @@ import pytest
 
 from analysis.gaze.face_model import MODEL_POINTS, POSE_INDICES
 from analysis.gaze.head_pose import (
-    angles_from_rotation, camera_matrix, direction_vector, project, rotation_from_angles, solve_head_pose,
+    angles_from_rotation,
+    camera_matrix,
+    direction_vector,
+    project,
+    rotation_from_angles,
+    solve_head_pose,
 )
 
 CAMERA = camera_matrix(1280, 720)

@@ -16,8 +16,7 @@ from analysis.gaze.face_mesh import FaceMeshEstimator
 from analysis.gaze.face_model import NUM_FACE_LANDMARKS
 from analysis.paths import REPO_ROOT
 from server.gaze_schemas import GazeOut
-
-from .conftest import gaze_clip
+from tests.analysis.gaze.conftest import gaze_clip
 
 KEYS = {"face_found", "skipped", "face_box", "nose", "head", "eyes", "direction", "ear", "eyes_closed",
         "blink", "blinks", "on_target", "attention", "target", "calibration", "processing_ms"}

@@ -11,10 +11,9 @@ import pytest
 from analysis.worker import AnalysisWorker, default_analyzer
 from clients.config import CameraConfig, ClientConfig
 from clients.runner import start_workers, stop_workers
+from tests.analysis.gaze.conftest import gaze_clip
 from tests.analysis.test_worker_scheduling import run_worker
 from tests.support import wait_until
-
-from .conftest import gaze_clip
 
 
 def latest_gaze(hub_url: str) -> dict | None:
@@ -52,7 +51,7 @@ def test_calibration_requested_at_the_hub_sets_the_workers_target(hub):
         assert done["target"]["calibrated"] and done["target"]["pitch"] < 0  # screen below the webcam
 
         assert httpx.delete(hub.url + "/api/v1/cameras/laptop/gaze/calibration").status_code == 202
-        reset = lambda: (latest_gaze(hub.url) or {}).get("target", {}).get("calibrated") is False  # noqa: E731
+        reset = lambda: (latest_gaze(hub.url) or {}).get("target", {}).get("calibrated") is False
         assert wait_until(reset, 20)
     finally:
         assert stop_workers(cams) == []

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
-from .models import CameraStatus
-from .monitor_models import ActiveAlert, AlertEvent, Alerts, Heartbeat, MonitorSnapshot
-from .render import clock
+from streamlit_app.models import CameraStatus
+from streamlit_app.monitor.models import ActiveAlert, AlertEvent, Alerts, Heartbeat, MonitorSnapshot
+from streamlit_app.render import clock
 
 _UNITS = ("B", "kB", "MB", "GB", "TB")
 

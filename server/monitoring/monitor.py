@@ -7,7 +7,7 @@ Every ``monitor_interval_s`` (1 s) it:
    in a thread), so the hub's machine shows up beside the camera machines;
 2. marks processes that missed ``heartbeat_lost_after`` heartbeats as lost (``process_lost``
    event) ;
-3. samples the metrics of ``monitoring.alerts.METRICS`` and evaluates the rules; each alert that
+3. samples the metrics of ``server.monitoring.alerts.METRICS`` and evaluates the rules; each alert that
    fires or clears is written to the ``alert_log`` table (in a thread) and published as an
    ``alert`` event.
 
@@ -30,17 +30,16 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from monitoring.alert_rules import load_rules
-from monitoring.alerts import ActiveAlert, AlertEngine, Transition
-from monitoring.heartbeat import HeartbeatSource, process_id
-from monitoring.host import HostCollector
-
-from .alert_log import AlertLog
-from .heartbeats import HeartbeatRegistry
-from .http_metrics import ErrorRateWindow, HttpMetricsMiddleware, HttpStats
-from .metrics_collector import HubStateCollector
-from .monitor_samples import build_samples
-from .monitor_schemas import HeartbeatIn
+from formsync.heartbeat import HeartbeatSource, process_id
+from formsync.host import HostCollector
+from server.monitoring.alert_log import AlertLog
+from server.monitoring.alert_rules import load_rules
+from server.monitoring.alerts import ActiveAlert, AlertEngine, Transition
+from server.monitoring.collector import HubStateCollector
+from server.monitoring.heartbeats import HeartbeatRegistry
+from server.monitoring.http_metrics import ErrorRateWindow, HttpMetricsMiddleware, HttpStats
+from server.monitoring.samples import build_samples
+from server.monitoring.schemas import HeartbeatIn
 
 log = logging.getLogger("formsync.hub.monitor")
 
@@ -151,7 +150,7 @@ def install_monitoring(app: FastAPI) -> None:
     registry, the HTTP status counter and the scrape-time metrics collector.
 
     Raises:
-        monitoring.alert_rules.AlertConfigError: unusable rule file or overrides.
+        server.monitoring.alert_rules.AlertConfigError: unusable rule file or overrides.
     """
     settings = app.state.settings
     app.state.alert_rules = load_rules(settings.alert_rules_file, settings.alert_rules)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 from pydantic import ValidationError
 
-from .monitor_poller import MonitorPoller
-from .monitor_render import banner_lines
-from .monitor_resources import get_monitor_poller
-from .settings import DashboardSettings
+from streamlit_app.monitor.poller import MonitorPoller
+from streamlit_app.monitor.render import banner_lines
+from streamlit_app.monitor.resources import get_monitor_poller
+from streamlit_app.settings import DashboardSettings
 
 
 def show_banner(poller: MonitorPoller) -> None:

@@ -1,5 +1,5 @@
 """The hub's metric samples for the alert rules: ``{metric: {subject: value}}`` with the metrics
-and units of ``monitoring.alerts.METRICS``."""
+and units of ``server.monitoring.alerts.METRICS``."""
 
 from __future__ import annotations
 

@@ -27,15 +27,14 @@ from clients.camera import CameraWorker
 from clients.config import CameraConfig, ClientConfig
 from clients.heartbeat import CameraRates
 from clients.push import DEFAULT_IDLE_TIMEOUT_S, PushSource
-from monitoring.heartbeat import HeartbeatSender, HeartbeatSource, HeartbeatThread, process_id
-
-from .coach_view import draw_pose
-from .models import AnalysisView
+from formsync.heartbeat import HeartbeatSender, HeartbeatSource, HeartbeatThread, process_id
+from streamlit_app.coach.view import draw_pose
+from streamlit_app.models import AnalysisView
 
 log = logging.getLogger("formsync.dashboard.browser_camera")
 
 PREFIX = "browser-"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,%d}$" % (64 - len(PREFIX)))
+NAME_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{1,{64 - len(PREFIX)}}}$")
 """What may follow ``browser-`` so that the id still matches the hub's ``CAMERA_ID_PATTERN``
 (``^[A-Za-z0-9_-]{1,64}$``)."""
 

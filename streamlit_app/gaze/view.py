@@ -24,7 +24,7 @@ ARROW_FACE_WIDTHS = 1.2
 
 
 def as_dict(gaze: Any) -> dict[str, Any] | None:
-    """A ``GazeView`` (streamlit_app.gaze_models) or a ``GazeOut`` dict as a plain dict; None stays None."""
+    """A ``GazeView`` (streamlit_app.gaze.models) or a ``GazeOut`` dict as a plain dict; None stays None."""
     if gaze is None:
         return None
     return gaze.model_dump() if hasattr(gaze, "model_dump") else dict(gaze)
@@ -117,7 +117,7 @@ def render_gaze_indicator(camera_id: str, gaze: Mapping[str, Any] | None, jpeg: 
     latest ``AnalysisOut`` (None: gaze off or not yet known)."""
     import streamlit as st
 
-    from .render import jpeg_img_html
+    from streamlit_app.render import jpeg_img_html
 
     if jpeg is not None:
         st.html(jpeg_img_html(gaze_overlay_jpeg(jpeg, gaze), f"{camera_id} gaze"))

@@ -9,11 +9,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .models import CameraStatus, HubConnection, _HubModel
+from streamlit_app.models import CameraStatus, HubConnection, _HubModel
 
 
 class HostStats(_HubModel):
-    """A machine, as ``monitoring/host.py`` samples it. None: unavailable there."""
+    """A machine, as ``formsync/host.py`` samples it. None: unavailable there."""
 
     hostname: str
     cpu_percent: float | None = Field(None, ge=0, le=100)

@@ -6,8 +6,8 @@ import json
 
 from pydantic import ValidationError
 
-from .hub_client import HubClient, HubUnreachable
-from .monitor_models import Alerts, Heartbeat
+from streamlit_app.hub_client import HubClient, HubUnreachable
+from streamlit_app.monitor.models import Alerts, Heartbeat
 
 
 class MonitorClient(HubClient):

@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .schemas import _Wire
+from formsync.ids import CameraIdField
+from server.schemas import _Wire
 
 PROCESS_ID_PATTERN = r"^[A-Za-z0-9_.@+:-]{1,128}$"
-_CameraId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+_CameraId = CameraIdField
 _Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 _Rate = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 _Ms = Annotated[float, Field(ge=0, le=3_600_000, allow_inf_nan=False)]

@@ -13,18 +13,17 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from clients.auth import bearer
-from clients.loop_wake import wake_loop
-from clients.retry import reconnect_delays
-from monitoring.heartbeat import process_id
-from monitoring.host import HostCollector
-from monitoring.process import ProcessCollector
-
-from .hub_client import HubRejected, HubUnreachable
-from .models import HubConnection, LinkState
-from .monitor_client import MonitorClient
-from .monitor_history import History
-from .monitor_models import Heartbeat, MonitorSnapshot
+from formsync.auth import bearer
+from formsync.heartbeat import process_id
+from formsync.host import HostCollector
+from formsync.loop_wake import wake_loop
+from formsync.process import ProcessCollector
+from formsync.retry import reconnect_delays
+from streamlit_app.hub_client import HubRejected, HubUnreachable
+from streamlit_app.models import HubConnection, LinkState
+from streamlit_app.monitor.client import MonitorClient
+from streamlit_app.monitor.history import History
+from streamlit_app.monitor.models import Heartbeat, MonitorSnapshot
 
 log = logging.getLogger("formsync.dashboard.monitor")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .monitor_poller import MonitorPoller
-from .settings import DashboardSettings
+from streamlit_app.monitor.poller import MonitorPoller
+from streamlit_app.settings import DashboardSettings
 
 
 def _release(poller: MonitorPoller) -> None:

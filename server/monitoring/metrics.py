@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 
-from .recent import RecentValues
+from server.recent import RecentValues
 
 # Latency-like histograms, seconds: from a few ms on loopback to seconds of a stalled pipeline.
 _LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.033, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0)

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from monitoring.alerts import Transition
+from server.monitoring.alerts import Transition
 
 log = logging.getLogger("formsync.hub.alerts")
 

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .gaze_view import as_dict, draw_gaze
-from .models import AnalysisView, FaultView, SetView
+from streamlit_app.gaze.view import as_dict, draw_gaze
+from streamlit_app.models import AnalysisView, FaultView, SetView
 
 # MediaPipe Pose's 33-landmark topology (mp.solutions.pose.POSE_CONNECTIONS), body only: the
 # face points add clutter and nothing the coaching uses.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from .metrics import HubMetrics
+from server.monitoring.metrics import HubMetrics
 
 # Answers that count as failures for the error-rate alert: the hub broke (5xx), or refused a
 # payload a sender keeps sending (400 malformed, 413 too large, 415 not JPEG, 422 invalid).

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from .hub_client import HubClient, HubRejected, HubUnreachable
+from streamlit_app.hub_client import HubClient, HubRejected, HubUnreachable
 
 
 async def _send(client: HubClient, method: str, url: str, body: dict | None) -> dict:

@@ -2,7 +2,7 @@
 role adds (cameras of a client, per-camera analysis of a worker), to ``POST /api/v1/heartbeats``.
 
 The hub keeps the latest heartbeat per process and marks one that missed 3 intervals as lost
-(docs/api.md). Body (``server.monitor_schemas.HeartbeatIn``)::
+(docs/api.md). Body (``server.monitoring.schemas.HeartbeatIn``)::
 
     {"process_id": "client:cam-pc:front+side", "role": "client", "interval_s": 2.0,
      "sent_time_ns": ..., "host": {HostCollector fields}, "process": {ProcessCollector fields},
@@ -22,11 +22,10 @@ from typing import Any
 
 import aiohttp
 
-from clients.auth import bearer
-from clients.loop_wake import wake_loop
-
-from .host import HostCollector
-from .process import ProcessCollector
+from formsync.auth import bearer
+from formsync.host import HostCollector
+from formsync.loop_wake import wake_loop
+from formsync.process import ProcessCollector
 
 log = logging.getLogger("formsync.monitoring.heartbeat")
 
@@ -94,7 +93,7 @@ class HeartbeatSender:
     def __init__(self, source: HeartbeatSource, hub_url: str, token=None) -> None:
         self.source = source
         self.url = f"{hub_url.rstrip('/')}/api/v1/heartbeats"
-        # The process's camera or worker token (clients/auth.py); sent per request, never logged.
+        # The process's camera or worker token (formsync/auth.py); sent per request, never logged.
         self.headers = bearer(token)
         self.sent = 0
         self.failed = 0

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .alerts import Rule
+from server.monitoring.alerts import Rule
 
 DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(name="cpu_high", metric="host_cpu_percent", op=">", threshold=80, clear_threshold=70,

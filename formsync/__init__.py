@@ -1,0 +1,3 @@
+"""What every FormSync role shares and no role owns: tokens, reconnect delays, waking a thread's
+loop, the synchronisation policy, and the host/process health every process reports in its
+heartbeats. Camera machines install only this and ``clients``; nothing here imports a role."""

@@ -1,0 +1,1 @@
+"""The browser as a camera (streamlit-webrtc): the sender behind the Browser camera page."""

@@ -1,0 +1,248 @@
+"""Coach page: each camera with its skeleton beside the reference at the same phase, live score,
+reps, per-rep scores, faults with a cue, score and angle trends, the cameras' fused verdict, and
+the history of saved sets. The reference can be chosen, or built from an uploaded video."""
+
+
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import streamlit as st
+
+from analysis.fusion import fuse
+from analysis.paths import DEFAULT_REFERENCE_NAME
+from analysis.reference import ReferenceLibrary
+from streamlit_app.charts import line_chart
+from streamlit_app.coach.view import (
+    active_faults,
+    fault_line,
+    history_rows,
+    trend_frame,
+)
+from streamlit_app.gaze.view import format_attention
+from streamlit_app.hub_client import HubRejected, HubUnreachable, call_hub
+from streamlit_app.models import CameraStatus, FaultView, LinkState
+from streamlit_app.poller import HubPoller
+from streamlit_app.reliability_view import stale_analysis_message, unsaved_sets_message
+from streamlit_app.render import connection_message, format_ms, jpeg_img_html, rows
+from streamlit_app.resources import get_poller, page_settings
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+IMAGE_HEIGHT = "32vh"  # user and reference side by side, with the numbers still in view
+VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm", "m4v"]
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _reference_angles(name: str) -> dict[int, dict[str, float]]:
+    from analysis.angles import ANGLE_NAMES
+
+    ref = ReferenceLibrary().load(name)
+    return {f.index: dict(zip(ANGLE_NAMES, map(float, f.angles))) for f in ref.frames}
+
+
+def reference_angles(name: str) -> dict[int, dict[str, float]] | None:
+    """Reference seq -> joint angles (degrees) for the trend chart; None if it cannot be loaded
+    yet. A failure is not cached: the worker may still be building the default reference."""
+    try:
+        return _reference_angles(name)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def render_reference_controls(poller: HubPoller, hub_url: str) -> None:
+    lib = ReferenceLibrary()
+    current = poller.reference() or DEFAULT_REFERENCE_NAME
+    with st.expander(f"Reference (answer sheet): **{current}**", icon=":material/school:"):
+        names = lib.names()
+        if names:
+            choice = st.selectbox("Score against", names, index=names.index(current) if current in names else 0)
+            if st.button("Use this reference", disabled=choice == current):
+                try:
+                    call_hub(hub_url, lambda c: c.choose_reference(choice))
+                    st.success(f"Workers now score against {choice!r}.")
+                except (HubUnreachable, HubRejected) as exc:
+                    st.error(f"The hub did not take the choice: {exc}")
+        else:
+            st.caption(f"No reference in {lib.root} yet; the worker builds the default on its first frame.")
+        st.divider()
+        video = st.file_uploader("Build a reference from a video of a good squat", type=VIDEO_TYPES)
+        name = st.text_input("Name", value=Path(video.name).stem[:64] if video else "",
+                             help="Letters, digits, '.', '_' and '-'; an existing name is rebuilt.")
+        if st.button("Build reference", disabled=video is None):
+            build_reference(lib, video, name.strip())
+
+
+def build_reference(lib: ReferenceLibrary, video, name: str) -> None:
+    if not NAME_PATTERN.match(name) or name.startswith("."):
+        st.error("The name may use letters, digits, '.', '_' and '-' (1-64, not starting with '.').")
+        return
+    bar = st.progress(0.0, text="Running pose over every frame…")
+
+    def on_progress(done: int, total: int) -> None:
+        if total:
+            bar.progress(min(1.0, done / total), text=f"Pose on frame {done} of {total}")
+
+    with tempfile.NamedTemporaryFile(suffix=Path(video.name).suffix) as tmp:
+        tmp.write(video.getbuffer())
+        tmp.flush()
+        try:
+            ref = lib.build(tmp.name, name, on_progress=on_progress)
+        except (FileNotFoundError, ValueError) as exc:
+            bar.empty()
+            st.error(f"No reference built: {exc}")
+            return
+    bar.progress(1.0, text="Done")
+    st.success(f"Reference {name!r}: {len(ref.reps)} rep(s) in {len(ref.frames)} frames with a pose "
+               f"({ref.view or 'unknown'} view). Choose it above to score against it.")
+    _reference_angles.clear()
+
+
+def render_camera(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
+    version, analysed = poller.analysis(cam.camera_id).read()
+    _, live = poller.live_set(cam.camera_id).read()
+    with st.container(border=True):
+        st.markdown(f"#### {cam.camera_id}")
+        if analysed is None:
+            st.caption("Waiting for the first analysis result (is `python -m analysis.worker` running?).")
+            return
+        stale = stale_analysis_message(poller.analysis_stale_since(cam.camera_id), time.time_ns())
+        if stale:
+            st.warning(stale, icon=":material/hourglass_disabled:")
+        a = analysed.analysis
+        user_col, ref_col = st.columns(2)
+        with user_col:
+            if analysed.overlay_jpeg is not None:
+                st.html(jpeg_img_html(analysed.overlay_jpeg, f"{cam.camera_id} seq {a.seq} with pose",
+                                      max_height=IMAGE_HEIGHT))
+            st.caption(f"you · seq {a.seq} · {a.view} view" + ("" if a.pose_found else " · no person found"))
+        with ref_col:
+            # A camera is scored against the reference of its own view, which may not be the chosen one.
+            shown = a.reference or reference
+            thumb = ReferenceLibrary().thumbnail(shown, a.reference_seq) if a.reference_seq is not None else None
+            if thumb is not None:
+                st.html(jpeg_img_html(thumb, f"reference {shown} frame {a.reference_seq}",
+                                      max_height=IMAGE_HEIGHT))
+                st.caption(f"reference {shown} · frame {a.reference_seq}, same phase")
+            else:
+                st.caption("The reference frame appears here once a pose is scored.")
+        # Two rows of metrics: five in a row cut values short ("bo…") in a two-camera layout.
+        score, reps, phase = st.columns(3)
+        attention, latency, _ = st.columns(3)
+        score.metric("Score", "–" if a.score is None else f"{a.score:.0f}",
+                     help="Similarity of this frame to the reference at the same phase, 0-100; each "
+                          "rep's score also weighs its form (per-rep scores below).")
+        reps.metric("Reps", a.rep.count)
+        phase.metric("Phase", a.rep.phase)
+        attention.metric("Attention", format_attention(a.gaze),
+                         help="Share of the last 10 s the gaze was on target, – when no face was seen in "
+                              "that time (arrow on the face: green on target, orange off); calibrate on "
+                              "the Gaze page.")
+        latency.metric("Latency", format_ms(a.latency_ms),
+                       help=f"Capture to result at the hub; {a.skipped_frames} frames skipped to stay current.")
+        if a.rep.rep_scores:
+            st.caption("Per-rep scores: " + " · ".join(f"**{s:.0f}**" for s in a.rep.rep_scores))
+        faults = active_faults(live)
+        for f in faults:
+            st.markdown(fault_line(f, rep_start_ns=live.reps_detail[-1].start_time_ns))
+        if live is not None and live.status == "open" and live.reps_detail and not faults:
+            st.markdown(":material/check_circle: No fault on the last rep.")
+
+
+def render_trend(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
+    trend = poller.trend(cam.camera_id)
+    scored_against = next((r.reference for r in reversed(trend) if r.reference), reference)
+    chart = trend_frame(trend, reference_angles(scored_against) or {})
+    if len(chart) < 2:
+        return
+    chart = chart.set_index("t")
+    st.markdown(f"**{cam.camera_id}**: knee and hip against the reference, and the score")
+    line_chart(chart[["knee", "ref knee", "hip", "ref hip"]], height=180, x_title="seconds",
+               y_title="degrees")
+    line_chart(chart[["score"]], height=120, x_title="seconds", y_title="score")
+
+
+def render_trends_and_fusion(poller: HubPoller, reference: str, columns: int) -> None:
+    cameras = live_cameras(poller)
+    if not cameras:
+        return
+    in_grid(cameras, columns, lambda cam: render_trend(poller, cam, reference))
+    render_fusion(poller, cameras)
+
+
+def live_cameras(poller: HubPoller) -> tuple[CameraStatus, ...]:
+    """The online cameras, or every known camera when none is online."""
+    return tuple(c for c in poller.cameras() if c.online) or poller.cameras()
+
+
+def in_grid(cameras: tuple[CameraStatus, ...], columns: int, render: Callable[[CameraStatus], None]) -> None:
+    """``render`` each camera in a column, at most ``columns`` to a row."""
+    columns = min(columns, len(cameras))
+    for row in rows(cameras, columns):
+        for col, cam in zip(st.columns(columns), row):
+            with col:
+                render(cam)
+
+
+def render_fusion(poller: HubPoller, cameras: tuple[CameraStatus, ...]) -> None:
+    sets = {}
+    for cam in cameras:
+        _, live = poller.live_set(cam.camera_id).read()
+        if live is not None and live.status == "open" and live.reps_detail:
+            sets[cam.camera_id] = [r.model_dump() for r in live.reps_detail]
+    if len(sets) < 2:
+        return
+    st.subheader("All cameras together")
+    st.caption("Reps seen by every camera at the same moment, matched on their capture times by the hub's "
+               "synchroniser (the policy of the synchronised set on the Live page); each check is taken "
+               "from the camera whose view suits it.")
+    for rep in fuse(sets)[-3:]:
+        cams = ", ".join(f"{c} ({r.get('view')})" for c, r in rep.reps.items())
+        st.markdown(f"**Rep at {rep.start_ns / 1e9 % 3600:.1f} s** · {cams}")
+        for cam, f in rep.faults:
+            st.markdown(fault_line(FaultView.model_validate(f), cam, rep.reps[cam].get("start_time_ns")))
+        if not rep.faults:
+            st.markdown(":material/check_circle: No fault from any view.")
+        if rep.unavailable:
+            st.caption("Not checked (no camera with the right view): " + ", ".join(rep.unavailable))
+
+
+def render_live_coach(poller: HubPoller, reference: str, columns: int) -> None:
+    conn = poller.connection()
+    message = connection_message(conn)
+    if message:
+        (st.error if conn.state is LinkState.UNREACHABLE else st.info)(message, icon=":material/link_off:")
+    cameras = live_cameras(poller)
+    if not cameras:
+        if conn.connected:
+            st.info("The hub is up but no camera has sent a frame yet.")
+        return
+    in_grid(cameras, columns, lambda cam: render_camera(poller, cam, reference))
+
+
+def render_history(poller: HubPoller) -> None:
+    st.subheader("History")
+    unsaved = unsaved_sets_message(poller.set_saving())
+    if unsaved:
+        st.warning(unsaved, icon=":material/database:")
+    sets = poller.sets()
+    if not sets:
+        st.caption("Saved sets appear here: a set ends after 10 s without a rep, when its camera stops, "
+                   "or when a replayed clip starts over.")
+        return
+    st.dataframe(history_rows(sets), hide_index=True, use_container_width=True)
+
+
+def render_coach_page() -> None:
+    st.title("Coach")
+    settings = page_settings()
+    poller = get_poller(settings.hub_url)
+    render_reference_controls(poller, settings.hub_url)
+    reference = poller.reference() or DEFAULT_REFERENCE_NAME
+    st.fragment(render_live_coach, run_every=settings.refresh_s)(poller, reference, settings.grid_columns)
+    # A trend read at a glance needs no 10 Hz, and at the live rate four charts kept Streamlit's
+    # script thread busy most of the time (py-spy), so its "running" status never cleared.
+    st.fragment(render_trends_and_fusion, run_every=settings.chart_refresh_s)(
+        poller, reference, settings.grid_columns)
+    st.fragment(render_history, run_every=2.0)(poller)
