@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+from formsync.wire.events import AnalysisStaleEvent
 from server.events import EventBus
 from server.results import LatestResults, StoredResult
 
@@ -53,8 +54,8 @@ class AnalysisStaleness:
                 newly.append(item.camera_id)
                 log.warning("analysis of camera %s stale: no result for %.1f s", item.camera_id,
                             (now_ns - item.hub_receive_time_ns) / 1e9)
-                self.bus.publish({"type": "analysis_stale", "camera_id": item.camera_id,
-                                  "last_result_ns": item.hub_receive_time_ns, "time_ns": now_ns})
+                self.bus.emit(AnalysisStaleEvent(camera_id=item.camera_id,
+                                                 last_result_ns=item.hub_receive_time_ns, time_ns=now_ns))
         return newly
 
     async def watch(self, interval_s: float = 0.25) -> None:

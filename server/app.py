@@ -37,7 +37,7 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bus = EventBus(queue_size=settings.event_queue_size)
         app.state.bus = bus
-        live_sync = LiveSync(int(settings.sync_max_spread_ms * 1e6), bus.publish, app.state.metrics)
+        live_sync = LiveSync(int(settings.sync_max_spread_ms * 1e6), bus.emit, app.state.metrics)
         app.state.ingest = IngestService(
             store, bus, max_frame_bytes=settings.max_frame_bytes, stale_after_s=settings.stale_after_s,
             live_sync=live_sync, metrics=app.state.metrics, limits=UploadLimits.from_settings(settings),

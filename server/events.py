@@ -11,6 +11,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from formsync.wire.base import Wire
+
 
 @dataclass(eq=False)
 class Subscription:
@@ -59,7 +61,12 @@ class EventBus:
         e.g. the analysis workers for ``gaze_calibrate``."""
         return sum(1 for s in tuple(self._subs) if s.types is not None and kind in s.types)
 
+    def emit(self, event: Wire) -> None:
+        """Publish one of ``formsync.wire.events``' models: how the hub sends every event."""
+        self.publish(event.model_dump(mode="json"))
+
     def publish(self, event: dict[str, Any]) -> None:
+        """Publish a JSON-ready dict with a ``type`` as it is (``emit`` builds it from a model)."""
         self.published += 1
         kind = event.get("type")
         for sub in self._subs:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 
+from formsync.wire.events import CameraOnlineEvent, CameraStaleEvent, FrameEvent
 from server.errors import ApiError
 from server.events import EventBus
 from server.jpeg import jpeg_size
@@ -73,15 +74,12 @@ class IngestService:
         if result.is_new_camera or camera_id in self._stale:
             self._stale.discard(camera_id)
             log.info("camera %s online", camera_id)
-            self.bus.publish({"type": "camera_online", "camera_id": camera_id, "time_ns": frame.hub_receive_time_ns})
+            self.bus.emit(CameraOnlineEvent(camera_id=camera_id, time_ns=frame.hub_receive_time_ns))
         if self.live_sync is not None:
             if result.is_new_camera or result.is_new_stream or camera_id not in self.live_sync.online:
                 self.live_sync.set_online(camera_id, True)
-        self.bus.publish({
-            "type": "frame", "camera_id": camera_id, "seq": seq,
-            "capture_time_ns": capture_time_ns, "hub_receive_time_ns": frame.hub_receive_time_ns,
-            "source_frame": source_frame,
-        })
+        self.bus.emit(FrameEvent(camera_id=camera_id, seq=seq, capture_time_ns=capture_time_ns,
+                                 hub_receive_time_ns=frame.hub_receive_time_ns, source_frame=source_frame))
         if self.live_sync is not None:
             self.live_sync.add(frame)
         if self.metrics is not None:
@@ -110,7 +108,7 @@ class IngestService:
                 if self.live_sync is not None:
                     self.live_sync.set_online(cam.camera_id, False)
                 log.info("camera %s stale", cam.camera_id)
-                self.bus.publish({"type": "camera_stale", "camera_id": cam.camera_id, "time_ns": now_ns})
+                self.bus.emit(CameraStaleEvent(camera_id=cam.camera_id, time_ns=now_ns))
         return newly
 
     async def watch_stale(self, interval_s: float = 0.2) -> None:

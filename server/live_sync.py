@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from formsync.synchronizer import ApproximateTimeSync, SyncSet
+from formsync.wire.events import SyncFrame, SyncSetEvent
 from server.monitoring.metrics import HubMetrics
 from server.store import Frame
 
@@ -15,7 +16,7 @@ class LiveSync:
     event and records its spread. Runs on the hub's event loop.
     """
 
-    def __init__(self, max_spread_ns: int, publish: Callable[[dict], None], metrics: HubMetrics) -> None:
+    def __init__(self, max_spread_ns: int, publish: Callable[[SyncSetEvent], None], metrics: HubMetrics) -> None:
         self.max_spread_ns = max_spread_ns
         self.publish = publish
         self.metrics = metrics
@@ -40,11 +41,10 @@ class LiveSync:
             self.metrics.sync_spread.observe(s.spread_ns / 1e9)
         if sets:
             newest = sets[-1]
-            self.publish({
-                "type": "sync_set", "spread_ms": round(newest.spread_ns / 1e6, 3),
-                "frames": [{"camera_id": f.camera_id, "seq": f.seq, "capture_time_ns": f.capture_time_ns,
-                            "source_frame": f.source_frame} for f in newest.frames],
-            })
+            self.publish(SyncSetEvent(
+                spread_ms=round(newest.spread_ns / 1e6, 3),
+                frames=[SyncFrame(camera_id=f.camera_id, seq=f.seq, capture_time_ns=f.capture_time_ns,
+                                  source_frame=f.source_frame) for f in newest.frames]))
             self._flush_drops()
         return sets
 

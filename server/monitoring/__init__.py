@@ -8,6 +8,6 @@
 - ``alert_rules``: the default rules and their overrides (hub settings or a YAML file).
 - ``alert_log``: fired and cleared alerts in the hub's SQLite file.
 - ``monitor``: wiring into the app (heartbeat loop, lost processes, rule evaluation).
-- ``schemas``: the monitoring API's wire models.
+The monitoring API's wire models are in ``formsync.wire.monitoring``.
 Host and process collectors and the heartbeat sender live in ``formsync`` (every role uses them).
 """

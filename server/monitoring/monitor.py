@@ -32,6 +32,8 @@ from fastapi import FastAPI
 
 from formsync.heartbeat import HeartbeatSource, process_id
 from formsync.host import HostCollector
+from formsync.wire.events import AlertEvent, HeartbeatEvent, ProcessLostEvent, ProcessOnlineEvent
+from formsync.wire.monitoring import HeartbeatIn
 from server.monitoring.alert_log import AlertLog
 from server.monitoring.alert_rules import load_rules
 from server.monitoring.alerts import ActiveAlert, AlertEngine, Transition
@@ -39,7 +41,6 @@ from server.monitoring.collector import HubStateCollector
 from server.monitoring.heartbeats import HeartbeatRegistry
 from server.monitoring.http_metrics import ErrorRateWindow, HttpMetricsMiddleware, HttpStats
 from server.monitoring.samples import build_samples
-from server.monitoring.schemas import HeartbeatIn
 
 log = logging.getLogger("formsync.hub.monitor")
 
@@ -50,10 +51,8 @@ def heartbeat_received(state, body: dict, now_ns: int) -> dict:
     bus = state.bus
     if is_new or was_lost:
         log.info("process %s (%s) %s", body["process_id"], body["role"], "back" if was_lost else "online")
-        bus.publish({"type": "process_online", "process_id": body["process_id"], "role": body["role"],
-                     "time_ns": now_ns})
-    bus.publish({"type": "heartbeat", "process_id": body["process_id"], "role": body["role"], "lost": False,
-                 "time_ns": now_ns})
+        bus.emit(ProcessOnlineEvent(process_id=body["process_id"], role=body["role"], time_ns=now_ns))
+    bus.emit(HeartbeatEvent(process_id=body["process_id"], role=body["role"], time_ns=now_ns))
     return view
 
 
@@ -99,8 +98,8 @@ class HubMonitor:
         for view in self.state.heartbeats.check_lost(now_ns):
             log.warning("process %s (%s) lost: no heartbeat for %.1f s",
                         view["process_id"], view["role"], view["age_s"])
-            self.state.bus.publish({"type": "process_lost", "process_id": view["process_id"],
-                                    "role": view["role"], "time_ns": now_ns})
+            self.state.bus.emit(ProcessLostEvent(process_id=view["process_id"], role=view["role"],
+                                                 time_ns=now_ns))
         http = self.state.http_stats
         self.error_window.add(now_ns, http.requests, http.failures)
         samples = build_samples(self.state, now_ns, self.error_window.percent())
@@ -109,9 +108,8 @@ class HubMonitor:
         self.evaluations += 1
         for t in transitions:
             (log.warning if t.state == "firing" else log.info)("alert %s %s: %s", t.rule, t.state, t.message)
-            self.state.bus.publish({"type": "alert", "state": t.state, "rule": t.rule, "subject": t.subject,
-                                    "level": t.level, "value": t.value, "message": t.message,
-                                    "time_ns": t.time_ns})
+            self.state.bus.emit(AlertEvent(state=t.state, rule=t.rule, subject=t.subject, level=t.level,
+                                           value=t.value, message=t.message, time_ns=t.time_ns))
         self._unsaved += transitions
         if self._unsaved:
             await self._save()

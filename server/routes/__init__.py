@@ -2,16 +2,16 @@
 
 from fastapi import APIRouter
 
-from server.schemas import ErrorOut
+from formsync.wire.errors import ErrorOut
 
-from . import (  # monitoring (issue 5)
+from . import (
     alerts,
     analysis,
     cameras,
     clock,
     events,
     frames,
-    gaze,  # gaze calibration (issue 7)
+    gaze,
     health,
     heartbeats,
     reference,

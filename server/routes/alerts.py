@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from formsync.wire.monitoring import AlertsOut
 from server.auth import VIEWER
 from server.deps import MonitorDep
-from server.monitoring.schemas import AlertsOut
 
 router = APIRouter(prefix="/alerts", tags=["monitoring"], dependencies=[VIEWER])
 

@@ -6,12 +6,14 @@ import time
 
 from fastapi import APIRouter
 
+from formsync.wire.analysis import AnalysisIn, AnalysisOut
+from formsync.wire.errors import ErrorOut
+from formsync.wire.events import AnalysisEvent
 from server.analysis_stale import result_age
 from server.auth import READER, WORKER
 from server.deps import BusDep, CameraId, MetricsDep, ResultsDep, SettingsDep
 from server.errors import ApiError
 from server.results import StoredResult
-from server.schemas import AnalysisIn, AnalysisOut, ErrorOut
 
 router = APIRouter(prefix="/cameras", tags=["analysis"])
 
@@ -33,10 +35,9 @@ async def post_analysis(camera_id: CameraId, body: AnalysisIn, results: ResultsD
                        camera_id=camera_id, seq=body.seq)
     out = _out(item)
     metrics.analysis_result(camera_id, out["latency_ms"], body.processing_ms, item.hub_receive_time_ns)
-    bus.publish({"type": "analysis", "camera_id": camera_id, "seq": body.seq,
-                 "capture_time_ns": body.capture_time_ns, "score": body.score,
-                 "reps": body.rep.count, "latency_ms": out["latency_ms"],
-                 "processing_ms": body.processing_ms})
+    bus.emit(AnalysisEvent(camera_id=camera_id, seq=body.seq, capture_time_ns=body.capture_time_ns,
+                           score=body.score, reps=body.rep.count, latency_ms=out["latency_ms"],
+                           processing_ms=body.processing_ms))
     return out
 
 

@@ -8,10 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 
+from formsync.wire import frames as wire
+from formsync.wire.base import I64_MAX
+from formsync.wire.errors import ErrorOut
+from formsync.wire.frames import CamerasOut, FrameMeta
 from server.auth import CAMERA, READER
 from server.deps import CameraId, IngestDep, MetricsDep, StoreDep
 from server.errors import ApiError
-from server.schemas import CamerasOut, ErrorOut, FrameMeta
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
@@ -47,19 +50,20 @@ async def upload_frame(
     camera_id: CameraId,
     request: Request,
     ingest: IngestDep,
-    capture_time_ns: Annotated[int, Header(alias="X-Capture-Time-Ns", ge=0, le=2**63 - 1,
+    capture_time_ns: Annotated[int, Header(alias=wire.CAPTURE_TIME_HEADER, ge=0, le=I64_MAX,
                                            description="Capture time, ns since the epoch.")],
-    seq: Annotated[int, Header(alias="X-Frame-Seq", ge=0, le=2**63 - 1,
-                               description="Per-camera sequence number.")],
-    source_frame: Annotated[int | None, Header(alias="X-Source-Frame", ge=0, le=2**63 - 1,
+    seq: Annotated[int, Header(alias=wire.SEQ_HEADER, ge=0, le=I64_MAX, description="Per-camera sequence number.")],
+    source_frame: Annotated[int | None, Header(alias=wire.SOURCE_FRAME_HEADER, ge=0, le=I64_MAX,
                                                description="Frame index in the source video.")] = None,
-    clock_offset_ns: Annotated[int | None, Header(alias="X-Clock-Offset-Ns", ge=-(2**62), le=2**62,
-                                                  description="Hub minus camera clock (camera's estimate).")] = None,
-    clock_uncertainty_ns: Annotated[int | None, Header(alias="X-Clock-Uncertainty-Ns", ge=0, le=2**62,
-                                                       description="Bound on the offset's error.")] = None,
-    camera_fps: Annotated[float | None, Header(alias="X-Camera-Fps", ge=0.1, le=240,
-                                               description="The camera's frame rate; its upload limit is "
-                                                           "2x this (server/limits.py).")] = None,
+    clock_offset_ns: Annotated[int | None, Header(
+        alias=wire.CLOCK_OFFSET_HEADER, ge=-wire.CLOCK_OFFSET_MAX_NS, le=wire.CLOCK_OFFSET_MAX_NS,
+        description="Hub minus camera clock (camera's estimate).")] = None,
+    clock_uncertainty_ns: Annotated[int | None, Header(
+        alias=wire.CLOCK_UNCERTAINTY_HEADER, ge=0, le=wire.CLOCK_OFFSET_MAX_NS,
+        description="Bound on the offset's error.")] = None,
+    camera_fps: Annotated[float | None, Header(
+        alias=wire.CAMERA_FPS_HEADER, ge=wire.MIN_FPS, le=wire.MAX_FPS,
+        description="The camera's frame rate; its upload limit is 2x this (server/limits.py).")] = None,
 ) -> Response:
     body = await _read_body(request, ingest.max_frame_bytes,
                             lambda size=None: ingest.too_large(size, camera_id))
@@ -122,14 +126,5 @@ def frame_by_seq(camera_id: CameraId, seq: Annotated[int, Path(ge=0, le=2**63 - 
 
 
 def jpeg_response(frame) -> Response:
-    headers = {
-        "X-Frame-Seq": str(frame.seq),
-        "X-Capture-Time-Ns": str(frame.capture_time_ns),
-        "X-Hub-Receive-Time-Ns": str(frame.hub_receive_time_ns),
-        "X-Frame-Width": str(frame.width),
-        "X-Frame-Height": str(frame.height),
-        "Cache-Control": "no-store",
-    }
-    if frame.source_frame is not None:
-        headers["X-Source-Frame"] = str(frame.source_frame)
+    headers = {**wire.frame_headers(frame), "Cache-Control": "no-store"}
     return Response(frame.jpeg, media_type="image/jpeg", headers=headers)

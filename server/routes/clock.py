@@ -4,7 +4,7 @@ import time
 
 from fastapi import APIRouter
 
-from server.schemas import TimeOut
+from formsync.wire.frames import TimeOut
 
 # Any known token may ask (cameras synchronise over it): server/security.py's RequireToken checks
 # that before routing, so no dependency runs between the request's arrival and the t1 stamp.

@@ -8,16 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
+from formsync.wire.events import EVENT_TYPES
 from server.auth import WS_READER
 from server.deps import BusDep
 
 router = APIRouter(tags=["events"])
 
-EVENT_TYPES = frozenset({"frame", "camera_online", "camera_stale", "analysis", "sync_set", "set", "reference"})
-# Monitoring (server/monitoring/monitor.py): heartbeats, processes lost and back, alerts fired and cleared.
-EVENT_TYPES |= {"heartbeat", "process_lost", "process_online", "alert"}
-EVENT_TYPES |= {"gaze_calibrate"}  # gaze calibration requests for the workers (routes/gaze.py)
-EVENT_TYPES |= {"analysis_stale"}  # a camera's results stopped (server/analysis_stale.py)
 
 
 @router.websocket("/events", dependencies=[WS_READER])

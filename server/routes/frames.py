@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 
 from formsync.ids import CAMERA_ID_PATTERN
 from formsync.synchronizer import newest_set
+from formsync.wire.errors import ErrorOut
+from formsync.wire.sync import SyncSetOut
 from server.auth import READER
 from server.deps import SettingsDep, StoreDep
 from server.errors import ApiError
-from server.schemas import ErrorOut, SyncSetOut
 
 router = APIRouter(prefix="/frames", tags=["frames"], dependencies=[READER])
 _ID = re.compile(CAMERA_ID_PATTERN)

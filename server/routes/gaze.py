@@ -14,25 +14,25 @@ import uuid
 
 from fastapi import APIRouter
 
+from formsync.wire.errors import ErrorOut
+from formsync.wire.events import GazeCalibrateEvent
+from formsync.wire.gaze import GazeCalibrateIn, GazeCalibrateOut
 from server.auth import VIEWER
 from server.deps import BusDep, CameraId, StoreDep
 from server.errors import ApiError
-from server.gaze_schemas import GazeCalibrateIn, GazeCalibrateOut
-from server.schemas import ErrorOut
 
 router = APIRouter(prefix="/cameras", tags=["gaze"], dependencies=[VIEWER])  # dashboard controls
-
-EVENT = "gaze_calibrate"
 
 
 def _request(camera_id: str, store, bus, action: str, duration_s: float | None) -> dict:
     if store.latest(camera_id) is None:
         raise ApiError(404, "camera_not_found", f"camera {camera_id!r} has sent no frame",
                        camera_id=camera_id)
-    out = {"camera_id": camera_id, "action": action, "request_id": uuid.uuid4().hex[:16],
-           "duration_s": duration_s, "requested_at_ns": time.time_ns(), "workers": bus.listeners(EVENT)}
-    bus.publish({"type": EVENT, **{k: v for k, v in out.items() if k != "workers"}})
-    return out
+    event = GazeCalibrateEvent(camera_id=camera_id, action=action, request_id=uuid.uuid4().hex[:16],
+                               duration_s=duration_s, requested_at_ns=time.time_ns())
+    workers = bus.listeners(event.type)
+    bus.emit(event)
+    return {**event.model_dump(exclude={"type"}), "workers": workers}
 
 
 @router.post("/{camera_id}/gaze/calibrate", status_code=202, response_model=GazeCalibrateOut,

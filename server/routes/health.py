@@ -3,9 +3,9 @@
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from formsync.wire.frames import HealthOut
 from server.auth import VIEWER
 from server.deps import StoreDep
-from server.schemas import HealthOut
 
 router = APIRouter(tags=["health"])
 

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from formsync.wire.errors import ErrorOut
+from formsync.wire.monitoring import PROCESS_ID_PATTERN, HeartbeatIn, HeartbeatOut, HeartbeatsOut
 from server.auth import ANY_ROLE, REPORTER, VIEWER
 from server.deps import HeartbeatsDep
 from server.errors import ApiError
 from server.monitoring.monitor import heartbeat_received
-from server.monitoring.schemas import PROCESS_ID_PATTERN, HeartbeatIn, HeartbeatOut, HeartbeatsOut
-from server.schemas import ErrorOut
 
 router = APIRouter(prefix="/heartbeats", tags=["monitoring"])
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.requests import Request
 
+from formsync.wire.errors import ErrorOut
+from formsync.wire.events import ReferenceEvent
+from formsync.wire.references import ReferenceChoice, ReferenceOut
 from server.auth import READER, VIEWER
 from server.deps import BusDep
-from server.schemas import ErrorOut, ReferenceChoice
 
 router = APIRouter(prefix="/reference", tags=["analysis"])
 
 
-@router.get("", summary="The chosen reference (name null: the workers' default)", dependencies=[READER])
+@router.get("", response_model=ReferenceOut, dependencies=[READER],
+            summary="The chosen reference (name null: the workers' default)")
 async def get_reference(request: Request) -> dict:
     return {"name": getattr(request.app.state, "reference_name", None)}
 
@@ -23,5 +26,5 @@ async def put_reference(body: ReferenceChoice, request: Request, bus: BusDep) ->
     # The hub does not read the library (it may sit on another machine): a worker that cannot
     # load the name logs it and keeps its current reference.
     request.app.state.reference_name = body.name
-    bus.publish({"type": "reference", "name": body.name})
+    bus.emit(ReferenceEvent(name=body.name))
     return body.model_dump()

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from formsync.ids import CAMERA_ID_PATTERN
+from formsync.wire.errors import ErrorOut
+from formsync.wire.events import SetEvent
+from formsync.wire.sets import SET_ID_PATTERN, SetIn, SetList, SetOut, SetPutOut
 from server.auth import READER, WORKER
 from server.deps import BusDep, CameraId, SetsDep
 from server.errors import ApiError
-from server.schemas import ErrorOut, SetIn, SetList, SetOut, SetPutOut
 
 router = APIRouter(tags=["sets"])
 
@@ -22,8 +24,8 @@ router = APIRouter(tags=["sets"])
 async def put_set(camera_id: CameraId, body: SetIn, sets: SetsDep, bus: BusDep) -> dict:
     # SQLite blocks: keep it off the event loop that carries the frames.
     item, error = await run_in_threadpool(sets.put, camera_id, body.model_dump(mode="json"))
-    bus.publish({"type": "set", "camera_id": camera_id, "set_id": body.set_id, "status": body.status,
-                 "reps": body.reps, "mean_score": body.mean_score, "persisted": error is None})
+    bus.emit(SetEvent(camera_id=camera_id, set_id=body.set_id, status=body.status, reps=body.reps,
+                      mean_score=body.mean_score, persisted=error is None))
     return {**item, "persisted": error is None, "persist_error": error}
 
 
@@ -45,7 +47,7 @@ def list_sets(sets: SetsDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
 
 @router.get("/sets/{set_id}", response_model=SetOut, responses={404: {"model": ErrorOut}}, dependencies=[READER],
             summary="One closed set")
-def get_set(set_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")], sets: SetsDep) -> dict:
+def get_set(set_id: Annotated[str, Path(pattern=SET_ID_PATTERN)], sets: SetsDep) -> dict:
     item = sets.get(set_id)
     if item is None:
         raise ApiError(404, "set_not_found", f"no set {set_id!r}", set_id=set_id)

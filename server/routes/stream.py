@@ -10,10 +10,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from formsync.ids import CAMERA_ID_PATTERN
+from formsync.wire.frames import StreamHeader, TimeReply, TimeRequest
 from server.auth import WS_CAMERA
 from server.deps import IngestDep
 from server.errors import ApiError
-from server.schemas import StreamHeader
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 _ID = re.compile(CAMERA_ID_PATTERN)
@@ -26,14 +26,11 @@ def time_reply(text: str | None, received_ns: int) -> str:
     Raises ApiError 422 for any other text message.
     """
     try:
-        request = json.loads(text or "")
-        t0 = request["t0"] if request.get("type") == "time" else None
-    except (ValueError, AttributeError, KeyError, TypeError):
-        t0 = None
-    if not isinstance(t0, int):
+        t0 = TimeRequest.model_validate_json(text or "").t0
+    except ValidationError:
         raise ApiError(422, "invalid_message",
-                       'frames are binary messages; the only text message is {"type": "time", "t0": <ns>}')
-    return json.dumps({"type": "time", "t0": t0, "t1": received_ns, "t2": time.time_ns()})
+                       'frames are binary messages; the only text message is {"type": "time", "t0": <ns>}') from None
+    return TimeReply(t0=t0, t1=received_ns, t2=time.time_ns()).model_dump_json()
 
 
 def split_message(message: bytes) -> tuple[StreamHeader, bytes]:

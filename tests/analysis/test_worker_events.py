@@ -27,7 +27,7 @@ class CountingAnalyzer:
 
     def analyze(self, image_bgr, *, seq, capture_time_ns):
         self.seqs.append(seq)
-        return {"pose_found": False, "rep_count": 0, "rep_phase": "standing", "faults": []}
+        return {"pose_found": False, "rep_count": 0, "rep_phase": "top", "faults": []}
 
     def close(self) -> None:
         pass

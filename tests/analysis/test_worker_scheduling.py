@@ -25,7 +25,7 @@ class SlowAnalyzer:
         self.threads.add(threading.current_thread().name)
         self.seqs.append(seq)
         time.sleep(self.delay_s)
-        return {"pose_found": False, "rep_count": 0, "rep_phase": "standing", "faults": []}
+        return {"pose_found": False, "rep_count": 0, "rep_phase": "top", "faults": []}
 
     def close(self) -> None:
         pass

@@ -30,7 +30,7 @@ class RepEveryFrame:
                "start_time_ns": capture_time_ns, "end_time_ns": capture_time_ns, "score": 80.0,
                "faults": [], "view": "side"}
         self.reps.append(rep)
-        return {"pose_found": True, "rep_count": len(self.reps), "rep_phase": "standing", "rep": rep,
+        return {"pose_found": True, "rep_count": len(self.reps), "rep_phase": "top", "rep": rep,
                 "faults": []}
 
     def summary(self) -> dict:

@@ -32,7 +32,7 @@ def samples(family, name: str | None = None) -> dict[tuple, float]:
 
 def analysis_body(seq: int, capture_time_ns: int) -> dict:
     return {"seq": seq, "capture_time_ns": capture_time_ns, "processing_ms": 42.0, "pose_found": False,
-            "rep": {"count": 0, "phase": "standing"}, "worker_id": "test"}
+            "rep": {"count": 0, "phase": "top"}, "worker_id": "test"}
 
 
 def test_metrics_after_real_frames_flowed(hub):

@@ -96,7 +96,7 @@ class InstantAnalyzer:
     """Finds no pose, at once: the heartbeat, not the analysis, is under test here."""
 
     def analyze(self, image_bgr, *, seq, capture_time_ns):
-        return {"pose_found": False, "rep_count": 0, "rep_phase": "standing", "faults": []}
+        return {"pose_found": False, "rep_count": 0, "rep_phase": "top", "faults": []}
 
     def close(self) -> None:
         pass

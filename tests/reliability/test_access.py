@@ -54,7 +54,7 @@ def upload(http: httpx.Client, headers: dict, seq: int = 0, cam: str = "cam") ->
 
 def analysis_body(seq: int) -> dict:
     return {"seq": seq, "capture_time_ns": time.time_ns(), "processing_ms": 5.0, "pose_found": False,
-            "rep": {"count": 0, "phase": "standing"}}
+            "rep": {"count": 0, "phase": "top"}}
 
 
 # (method, path, json body or None, role that may call it)
@@ -232,7 +232,7 @@ class InstantAnalyzer:
 
     def analyze(self, image_bgr, *, seq, capture_time_ns):
         return {"pose_found": False, "landmarks": None, "world_landmarks": None, "angles": {}, "view": "unknown",
-                "score": None, "reference_seq": None, "rep_count": 0, "rep_phase": "standing", "faults": []}
+                "score": None, "reference_seq": None, "rep_count": 0, "rep_phase": "top", "faults": []}
 
     def close(self) -> None:
         pass

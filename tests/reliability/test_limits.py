@@ -110,10 +110,10 @@ def test_the_ingest_websocket_applies_the_same_limits(hub):
 @pytest.mark.parametrize("path, body, field", [
     ("/api/v1/cameras/c/analysis",
      {"seq": 1, "capture_time_ns": 1, "processing_ms": 1.0, "pose_found": False,
-      "rep": {"count": 0, "phase": "standing"}, "debug": True}, "debug"),
+      "rep": {"count": 0, "phase": "top"}, "debug": True}, "debug"),
     ("/api/v1/cameras/c/analysis",
      {"seq": 1, "capture_time_ns": 1, "processing_ms": 1.0, "pose_found": False,
-      "rep": {"count": 0, "phase": "standing", "extra": 1}}, "extra"),
+      "rep": {"count": 0, "phase": "top", "extra": 1}}, "extra"),
     ("/api/v1/heartbeats",
      {"process_id": "client:h:c", "role": "client", "interval_s": 2.0, "sent_time_ns": 1, "surprise": 1},
      "surprise"),

@@ -15,7 +15,7 @@ from analysis.gaze.analyzer import GazeAnalyzer
 from analysis.gaze.face_mesh import FaceMeshEstimator
 from analysis.gaze.face_model import NUM_FACE_LANDMARKS
 from analysis.paths import REPO_ROOT
-from server.gaze_schemas import GazeOut
+from formsync.wire.gaze import GazeOut
 from tests.analysis.gaze.conftest import gaze_clip
 
 KEYS = {"face_found", "skipped", "face_box", "nose", "head", "eyes", "direction", "ear", "eyes_closed",
@@ -85,7 +85,8 @@ def test_combined_pose_and_gaze_crops_the_face_from_the_pose(gaze_frames):
     from analysis.session import PoseAnalyzer
     from analysis.sets import SetTracker, set_to_wire
     from analysis.worker import to_wire
-    from server.schemas import AnalysisIn, SetIn
+    from formsync.wire.analysis import AnalysisIn
+    from formsync.wire.sets import SetIn
 
     with CombinedAnalyzer(PoseAnalyzer("laptop"), GazeAnalyzer("laptop"), gaze_fps=0) as analyzer:
         out = [analyzer.analyze(f, seq=s, capture_time_ns=t) for f, t, s in gaze_frames[:15]]
