@@ -5,7 +5,6 @@ synchronised set with all of its images."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -16,24 +15,29 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from formsync.auth import bearer
+from formsync.hub_client import EventStream, HubClient, HubRejected, HubUnreachable, open_session
 from formsync.loop_wake import wake_loop
 from formsync.retry import reconnect_delays
-from streamlit_app.coach.view import annotate_jpeg
-from streamlit_app.hub_client import HubClient, HubRejected, HubUnreachable
-from streamlit_app.latest import Latest
-from streamlit_app.models import (
-    AnalysedFrame,
-    AnalysisView,
-    CameraStatus,
-    FrameImage,
-    HubConnection,
-    LinkState,
-    SetSaving,
-    SetView,
-    SyncedImages,
-    SyncSet,
+from formsync.wire.analysis import AnalysisOut
+from formsync.wire.events import (
+    AnalysisEvent,
+    AnalysisStaleEvent,
+    CameraOnlineEvent,
+    CameraStaleEvent,
+    Event,
+    FrameEvent,
+    ReferenceEvent,
+    SetEvent,
+    SyncSetEvent,
+    UnknownEventType,
+    parse_event,
 )
+from formsync.wire.frames import CameraOut, FrameImage
+from formsync.wire.sets import SetOut
+from formsync.wire.sync import SyncSetOut
+from streamlit_app.coach.view import annotate_jpeg
+from streamlit_app.latest import Latest
+from streamlit_app.models import AnalysedFrame, HubConnection, LinkState, SetSaving, SyncedImages
 
 log = logging.getLogger("formsync.dashboard.poller")
 
@@ -80,7 +84,7 @@ class HubPoller:
                  client_factory: Callable[[aiohttp.ClientSession, str], HubClient] = HubClient,
                  token=None) -> None:
         self.hub_url = hub_url.rstrip("/")
-        self._headers = bearer(token)  # the viewer token, if the hub needs one (never logged)
+        self._token = token  # the viewer token, if the hub needs one (never logged)
         self.cameras_refresh_s = cameras_refresh_s
         self.sync_refresh_s = sync_refresh_s
         self.request_timeout_s = request_timeout_s
@@ -94,14 +98,14 @@ class HubPoller:
         self._cond = threading.Condition()
         self._frames: dict[str, Latest[FrameImage]] = {}
         self._analysis: dict[str, Latest[AnalysedFrame]] = {}
-        self._live_sets: dict[str, Latest[SetView]] = {}
-        self._trends: dict[str, deque[AnalysisView]] = {}
-        self._sets: tuple[SetView, ...] = ()
+        self._live_sets: dict[str, Latest[SetOut]] = {}
+        self._trends: dict[str, deque[AnalysisOut]] = {}
+        self._sets: tuple[SetOut, ...] = ()
         self._set_saving = SetSaving()
         self._analysis_stale: dict[str, int] = {}
         self._reference: str | None = None
-        self._cameras: tuple[CameraStatus, ...] = ()
-        self._sync: SyncSet | None = None
+        self._cameras: tuple[CameraOut, ...] = ()
+        self._sync: SyncSetOut | None = None
         self._synced: SyncedImages | None = None
         self.sync_incomplete = 0
         """Synchronised sets dropped because one of their frames had left the hub's ring."""
@@ -142,13 +146,13 @@ class HubPoller:
         with self._cond:
             return self._connection
 
-    def cameras(self) -> tuple[CameraStatus, ...]:
+    def cameras(self) -> tuple[CameraOut, ...]:
         """Cameras from the last ``GET /api/v1/cameras``, sorted by id, with online flags
         updated by ``camera_online``/``camera_stale`` events since."""
         with self._cond:
             return self._cameras
 
-    def sync_set(self) -> SyncSet | None:
+    def sync_set(self) -> SyncSetOut | None:
         """The last synchronised set of the online cameras; None with fewer than two."""
         with self._cond:
             return self._sync
@@ -172,16 +176,16 @@ class HubPoller:
         """The camera's latest analysis result with its frame (empty until the first)."""
         return self._slot(self._analysis, camera_id)
 
-    def live_set(self, camera_id: str) -> Latest[SetView]:
+    def live_set(self, camera_id: str) -> Latest[SetOut]:
         """The camera's set in progress, or its last closed one (empty until the first)."""
         return self._slot(self._live_sets, camera_id)
 
-    def trend(self, camera_id: str) -> tuple[AnalysisView, ...]:
+    def trend(self, camera_id: str) -> tuple[AnalysisOut, ...]:
         """The camera's last ``TREND_POINTS`` analysis results, oldest first."""
         with self._cond:
             return tuple(self._trends.get(camera_id, ()))
 
-    def sets(self) -> tuple[SetView, ...]:
+    def sets(self) -> tuple[SetOut, ...]:
         """Closed sets, newest first (the last 20)."""
         with self._cond:
             return self._sets
@@ -256,8 +260,7 @@ class HubPoller:
         self._wake = asyncio.Event()
         if self._stop.is_set():
             return
-        timeout = aiohttp.ClientTimeout(total=self.request_timeout_s)
-        async with aiohttp.ClientSession(timeout=timeout, headers=self._headers) as session:
+        async with open_session(self._token, self.request_timeout_s) as session:
             client = self.client_factory(session, self.hub_url)
             delays: Iterator[float] | None = None
             while not self._stop.is_set():
@@ -280,7 +283,10 @@ class HubPoller:
     async def _follow(self, client: HubClient) -> None:
         """Follow the hub until stop; raises HubUnreachable/HubRejected when it cannot connect
         or the link fails."""
-        ws = await client.connect_events()
+        async with client.events(heartbeat_s=5.0) as stream:
+            await self._follow_stream(stream, client)
+
+    async def _follow_stream(self, stream: EventStream, client: HubClient) -> None:
         tasks: list[asyncio.Task] = []
         try:
             # Read the camera list before saying "connected", so after a hub restart a page
@@ -289,7 +295,7 @@ class HubPoller:
             await self._refresh_history(client)
             self._set_link(LinkState.CONNECTED)
             tasks = [
-                asyncio.create_task(self._read_events(ws, client), name="events"),
+                asyncio.create_task(self._read_events(stream, client), name="events"),
                 asyncio.create_task(self._every(self.cameras_refresh_s, self._refresh_cameras, client),
                                     name="cameras"),
                 asyncio.create_task(self._every(self.sync_refresh_s, self._poll_sync, client),
@@ -310,7 +316,6 @@ class HubPoller:
             self._inflight.clear()
             self._dirty.clear()
             self._sync_task, self._sync_dirty = None, False
-            await ws.close()
 
     @staticmethod
     async def _every(interval_s: float, job, client: HubClient) -> None:
@@ -318,46 +323,41 @@ class HubPoller:
             await asyncio.sleep(interval_s)
             await job(client)
 
-    async def _read_events(self, ws: aiohttp.ClientWebSocketResponse, client: HubClient) -> None:
-        async for msg in ws:
-            if msg.type is aiohttp.WSMsgType.TEXT:
-                try:
-                    event = json.loads(msg.data)
-                except ValueError:
-                    log.warning("%s: ignoring a malformed event: %.200r", self.name, msg.data)
-                    continue
-                self._on_event(event, client)
-            elif msg.type is aiohttp.WSMsgType.ERROR:
-                raise HubUnreachable(f"event stream failed: {ws.exception()}")
-        raise HubUnreachable(f"event stream closed by the hub (code {ws.close_code})")
+    async def _read_events(self, stream: EventStream, client: HubClient) -> None:
+        async for text in stream:
+            try:
+                event = parse_event(text)
+            except UnknownEventType:
+                continue  # a newer hub's event: nothing this page shows
+            except ValueError:
+                log.warning("%s: ignoring a malformed event: %.200r", self.name, text)
+                continue
+            self._on_event(event, client)
+        raise HubUnreachable(f"event stream closed by the hub (code {stream.close_code})")
 
-    def _on_event(self, event: dict, client: HubClient) -> None:
-        kind, camera_id = event.get("type"), event.get("camera_id")
-        if kind == "sync_set":
+    def _on_event(self, event: Event, client: HubClient) -> None:
+        if isinstance(event, SyncSetEvent):
             # The event names the set but lacks the frames' clock offsets and sizes; reading it
             # from /frames/sync gets them all (usually this very set).
             self._want_sync(client)
-            return
-        if kind == "reference":
-            self._update(reference=event.get("name"))
-            return
-        if not isinstance(camera_id, str):
-            return
-        if kind == "analysis_stale":
-            self._mark_analysis_stale(camera_id, event)
-        elif kind == "analysis":
+        elif isinstance(event, ReferenceEvent):
+            self._update(reference=event.name)
+        elif isinstance(event, AnalysisStaleEvent):
+            self._mark_analysis_stale(event.camera_id, event)
+        elif isinstance(event, AnalysisEvent):
+            camera_id = event.camera_id
             self._mark_analysis_stale(camera_id, None)
             self._want(("analysis", camera_id), lambda: self._fetch_analysis(camera_id, client))
-        elif kind == "set":
+        elif isinstance(event, SetEvent):
+            camera_id = event.camera_id
             self._want(("set", camera_id), lambda: self._fetch_live_set(camera_id, client))
-        elif kind == "frame":
-            _, have = self.frame(camera_id).read()
-            capture = event.get("capture_time_ns")
+        elif isinstance(event, FrameEvent):
+            _, have = self.frame(event.camera_id).read()
             # A fetch may already have brought this frame or a newer one.
-            if have is None or not isinstance(capture, int) or capture > have.capture_time_ns:
-                self._want_frame(camera_id, client)
-        elif kind in ("camera_online", "camera_stale"):
-            online = kind == "camera_online"
+            if have is None or event.capture_time_ns > have.capture_time_ns:
+                self._want_frame(event.camera_id, client)
+        elif isinstance(event, (CameraOnlineEvent, CameraStaleEvent)):
+            camera_id, online = event.camera_id, isinstance(event, CameraOnlineEvent)
             with self._cond:
                 self._cameras = tuple(
                     c.model_copy(update={"online": online}) if c.camera_id == camera_id else c
@@ -427,15 +427,16 @@ class HubPoller:
             self._cond.notify_all()
 
     async def _refresh_history(self, client: HubClient) -> None:
-        sets, reference, saving = await asyncio.gather(client.sets(20), client.reference(), client.set_saving())
-        self._update(sets=sets, reference=reference, set_saving=saving)
+        listed, reference = await asyncio.gather(client.sets(20), client.reference())
+        self._update(sets=tuple(listed.sets), reference=reference.name,
+                     set_saving=SetSaving(listed.unsaved, listed.persist_error))
 
     async def _recheck_unsaved(self, client: HubClient) -> None:
         # Only while the hub holds unsaved sets: the read also makes it retry the write.
         if self.set_saving().unsaved:
             await self._refresh_history(client)
 
-    def _mark_analysis_stale(self, camera_id: str, event: dict | None) -> None:
+    def _mark_analysis_stale(self, camera_id: str, event: AnalysisStaleEvent | None) -> None:
         with self._cond:
             if event is None:
                 if self._analysis_stale.pop(camera_id, None) is None:
@@ -443,7 +444,7 @@ class HubPoller:
             else:
                 # The hub says how old the result was (its own clock, both times): anchor that age
                 # on this machine's clock, which may differ from the hub's.
-                age_ns = event.get("time_ns", 0) - event.get("last_result_ns", 0)
+                age_ns = event.time_ns - event.last_result_ns
                 self._analysis_stale[camera_id] = time.time_ns() - max(0, int(age_ns))
             self._cond.notify_all()
 
@@ -457,7 +458,7 @@ class HubPoller:
             self._cond.notify_all()
 
     async def _refresh_cameras(self, client: HubClient) -> None:
-        cameras = await client.cameras()
+        cameras = tuple(await client.cameras())
         self._update(cameras=cameras)
         # Covers frames whose events were dropped (slow subscriber) or sent before we subscribed.
         for cam in cameras:

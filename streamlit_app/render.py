@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import TypeVar
 
-from streamlit_app.models import HubConnection, LinkState, SyncFrame
+from formsync.wire.frames import FrameMeta
+from streamlit_app.models import HubConnection, LinkState
 
 T = TypeVar("T")
 
@@ -153,7 +154,7 @@ def quality_badge(label: str, colour: str) -> str:
     return f":{colour}-badge[{label}]"
 
 
-def sync_frame_caption(frame: SyncFrame, first_capture_ns: int, tz: tzinfo | None = None) -> str:
+def sync_frame_caption(frame: FrameMeta, first_capture_ns: int, tz: tzinfo | None = None) -> str:
     """One frame of a synchronised set: capture time, lag behind the set's first frame, seq,
     source frame when known, and the clock offset it was stamped with."""
     lag = format_ms((frame.capture_time_ns - first_capture_ns) / 1e6)

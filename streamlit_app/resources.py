@@ -6,9 +6,13 @@ without a Streamlit runtime.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import streamlit as st
 from pydantic import ValidationError
 
+from formsync.hub_client import HubClient, call_hub
 from streamlit_app.poller import HubPoller
 from streamlit_app.settings import DashboardSettings
 
@@ -20,6 +24,16 @@ def page_settings() -> DashboardSettings:
     except ValidationError as exc:
         st.error(f"Invalid dashboard settings (FORMSYNC_* environment or .env):\n\n{exc}")
         st.stop()
+
+
+T = TypeVar("T")
+
+
+def hub_call(hub_url: str, call: Callable[[HubClient], Awaitable[T]], timeout_s: float = 5.0) -> T:
+    """Run one hub call from a page (a button, a pick list) with the dashboard's viewer token:
+    ``hub_call(url, lambda hub: hub.choose_reference("mine"))``. Raises ``HubUnreachable`` or
+    ``HubRejected`` (formsync.hub_client)."""
+    return call_hub(hub_url, call, token=DashboardSettings().viewer_token, timeout_s=timeout_s)
 
 
 def _release(poller: HubPoller) -> None:

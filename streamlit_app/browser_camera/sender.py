@@ -28,8 +28,8 @@ from clients.config import CameraConfig, ClientConfig
 from clients.heartbeat import CameraRates
 from clients.push import DEFAULT_IDLE_TIMEOUT_S, PushSource
 from formsync.heartbeat import HeartbeatSender, HeartbeatSource, HeartbeatThread, process_id
+from formsync.wire.analysis import AnalysisOut
 from streamlit_app.coach.view import draw_pose
-from streamlit_app.models import AnalysisView
 
 log = logging.getLogger("formsync.dashboard.browser_camera")
 
@@ -151,7 +151,7 @@ class BrowserCamera:
     """
 
     def __init__(self, camera_id: str, hub_url: str,
-                 latest_analysis: Callable[[], AnalysisView | None] = lambda: None, *,
+                 latest_analysis: Callable[[], AnalysisOut | None] = lambda: None, *,
                  fps: float | None = None, max_width: int = 640, jpeg_quality: int = 80,
                  idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S, hud: bool = True) -> None:
         self.camera_id = camera_id

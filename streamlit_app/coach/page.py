@@ -14,6 +14,10 @@ import streamlit as st
 from analysis.fusion import fuse
 from analysis.paths import DEFAULT_REFERENCE_NAME
 from analysis.reference import ReferenceLibrary
+from formsync.hub_client import HubRejected, HubUnreachable
+from formsync.wire.base import read
+from formsync.wire.frames import CameraOut
+from formsync.wire.sets import SetFault
 from streamlit_app.charts import line_chart
 from streamlit_app.coach.view import (
     active_faults,
@@ -22,12 +26,11 @@ from streamlit_app.coach.view import (
     trend_frame,
 )
 from streamlit_app.gaze.view import format_attention
-from streamlit_app.hub_client import HubRejected, HubUnreachable, call_hub
-from streamlit_app.models import CameraStatus, FaultView, LinkState
+from streamlit_app.models import LinkState
 from streamlit_app.poller import HubPoller
 from streamlit_app.reliability_view import stale_analysis_message, unsaved_sets_message
 from streamlit_app.render import connection_message, format_ms, jpeg_img_html, rows
-from streamlit_app.resources import get_poller, page_settings
+from streamlit_app.resources import get_poller, hub_call, page_settings
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 IMAGE_HEIGHT = "32vh"  # user and reference side by side, with the numbers still in view
@@ -60,7 +63,7 @@ def render_reference_controls(poller: HubPoller, hub_url: str) -> None:
             choice = st.selectbox("Score against", names, index=names.index(current) if current in names else 0)
             if st.button("Use this reference", disabled=choice == current):
                 try:
-                    call_hub(hub_url, lambda c: c.choose_reference(choice))
+                    hub_call(hub_url, lambda hub: hub.choose_reference(choice))
                     st.success(f"Workers now score against {choice!r}.")
                 except (HubUnreachable, HubRejected) as exc:
                     st.error(f"The hub did not take the choice: {exc}")
@@ -99,7 +102,7 @@ def build_reference(lib: ReferenceLibrary, video, name: str) -> None:
     _reference_angles.clear()
 
 
-def render_camera(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
+def render_camera(poller: HubPoller, cam: CameraOut, reference: str) -> None:
     version, analysed = poller.analysis(cam.camera_id).read()
     _, live = poller.live_set(cam.camera_id).read()
     with st.container(border=True):
@@ -150,7 +153,7 @@ def render_camera(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
             st.markdown(":material/check_circle: No fault on the last rep.")
 
 
-def render_trend(poller: HubPoller, cam: CameraStatus, reference: str) -> None:
+def render_trend(poller: HubPoller, cam: CameraOut, reference: str) -> None:
     trend = poller.trend(cam.camera_id)
     scored_against = next((r.reference for r in reversed(trend) if r.reference), reference)
     chart = trend_frame(trend, reference_angles(scored_against) or {})
@@ -171,12 +174,12 @@ def render_trends_and_fusion(poller: HubPoller, reference: str, columns: int) ->
     render_fusion(poller, cameras)
 
 
-def live_cameras(poller: HubPoller) -> tuple[CameraStatus, ...]:
+def live_cameras(poller: HubPoller) -> tuple[CameraOut, ...]:
     """The online cameras, or every known camera when none is online."""
     return tuple(c for c in poller.cameras() if c.online) or poller.cameras()
 
 
-def in_grid(cameras: tuple[CameraStatus, ...], columns: int, render: Callable[[CameraStatus], None]) -> None:
+def in_grid(cameras: tuple[CameraOut, ...], columns: int, render: Callable[[CameraOut], None]) -> None:
     """``render`` each camera in a column, at most ``columns`` to a row."""
     columns = min(columns, len(cameras))
     for row in rows(cameras, columns):
@@ -185,7 +188,7 @@ def in_grid(cameras: tuple[CameraStatus, ...], columns: int, render: Callable[[C
                 render(cam)
 
 
-def render_fusion(poller: HubPoller, cameras: tuple[CameraStatus, ...]) -> None:
+def render_fusion(poller: HubPoller, cameras: tuple[CameraOut, ...]) -> None:
     sets = {}
     for cam in cameras:
         _, live = poller.live_set(cam.camera_id).read()
@@ -201,7 +204,7 @@ def render_fusion(poller: HubPoller, cameras: tuple[CameraStatus, ...]) -> None:
         cams = ", ".join(f"{c} ({r.get('view')})" for c, r in rep.reps.items())
         st.markdown(f"**Rep at {rep.start_ns / 1e9 % 3600:.1f} s** · {cams}")
         for cam, f in rep.faults:
-            st.markdown(fault_line(FaultView.model_validate(f), cam, rep.reps[cam].get("start_time_ns")))
+            st.markdown(fault_line(read(SetFault, f), cam, rep.reps[cam].get("start_time_ns")))
         if not rep.faults:
             st.markdown(":material/check_circle: No fault from any view.")
         if rep.unavailable:

@@ -12,8 +12,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from formsync.wire.analysis import AnalysisOut, Fault
+from formsync.wire.sets import SetFault, SetOut
 from streamlit_app.gaze.view import as_dict, draw_gaze
-from streamlit_app.models import AnalysisView, FaultView, SetView
 
 # MediaPipe Pose's 33-landmark topology (mp.solutions.pose.POSE_CONNECTIONS), body only: the
 # face points add clutter and nothing the coaching uses.
@@ -50,7 +51,7 @@ def draw_pose(image_bgr: np.ndarray, landmarks: Sequence[Sequence[float]] | None
 def annotate_jpeg(jpeg: bytes, landmarks: Sequence[Sequence[float]] | None,
                   gaze=None, quality: int = 85) -> bytes:
     """The JPEG with the skeleton and, when a face was analysed, the gaze arrow drawn on it
-    (``gaze``: the result's gaze as a ``GazeView`` or dict, None when gaze is off).
+    (``gaze``: the result's gaze as a ``GazeOut`` or dict, None when gaze is off).
 
     Done once per result by the poller, not per page run: one decode + encode, ~3-6 ms for a
     640 px frame. (An SVG overlay would cost nothing, but Streamlit's HTML sanitiser strips SVG.)
@@ -75,7 +76,7 @@ def joint_mean(angles: Mapping[str, float], joint: str) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def trend_frame(trend: Sequence[AnalysisView], reference_angles: Mapping[int, Mapping[str, float]]) -> pd.DataFrame:
+def trend_frame(trend: Sequence[AnalysisOut], reference_angles: Mapping[int, Mapping[str, float]]) -> pd.DataFrame:
     """Score and knee/hip angles over time next to the reference's at the matched phase.
 
     Columns: ``t`` (s, relative to the newest result, <= 0), ``score`` (0-100), ``knee``, ``hip``,
@@ -97,7 +98,7 @@ def trend_frame(trend: Sequence[AnalysisView], reference_angles: Mapping[int, Ma
 PHASE_WORDS = {"descent": "on the way down", "bottom": "at the bottom", "ascent": "on the way up"}
 
 
-def fault_moments(f: FaultView, rep_start_ns: int | None = None) -> str:
+def fault_moments(f: Fault, rep_start_ns: int | None = None) -> str:
     """Where in the rep a fault showed: ``on the way down (0.4-0.9 s) and on the way up (1.6-2.0 s)``,
     times from the rep's start when it is known; "" without moments."""
     parts = []
@@ -108,25 +109,25 @@ def fault_moments(f: FaultView, rep_start_ns: int | None = None) -> str:
     return " and ".join(parts)
 
 
-def fault_line(f: FaultView, camera_id: str | None = None, rep_start_ns: int | None = None) -> str:
+def fault_line(f: Fault, camera_id: str | None = None, rep_start_ns: int | None = None) -> str:
     """One Markdown line: icon, fault, where it was seen (camera, view, low confidence, moments in
     the rep), and its cue."""
     where = ", ".join(x for x in (camera_id, f"{f.view} view" if f.view else None,
                                   "low confidence" if f.confidence == "low" else None,
                                   fault_moments(f, rep_start_ns) or None) if x)
-    rep = f" rep {f.rep}" if f.rep else ""
+    rep = f" rep {f.rep}" if getattr(f, "rep", 0) else ""  # a set's faults name their rep
     return f"{SEVERITY_ICON.get(f.severity, '')} **{f.code.replace('_', ' ')}**{rep}" + \
         (f" ({where})" if where else "") + f": {f.cue}"
 
 
-def active_faults(live: SetView | None) -> tuple[FaultView, ...]:
+def active_faults(live: SetOut | None) -> Sequence[SetFault]:
     """Faults of the last completed rep of the set in progress (none once the set closed)."""
     if live is None or live.status != "open" or not live.reps_detail:
         return ()
     return live.reps_detail[-1].faults
 
 
-def history_rows(sets: Sequence[SetView], tz: tzinfo | None = None) -> list[dict]:
+def history_rows(sets: Sequence[SetOut], tz: tzinfo | None = None) -> list[dict]:
     """Rows of the history table: date, camera, reps, mean and per-rep scores, faults."""
     rows = []
     for s in sets:

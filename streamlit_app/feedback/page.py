@@ -11,6 +11,8 @@ from feedback.ratelimit import SlidingWindowLimiter, check_length, rate_limit_me
 from feedback.service import FeedbackService
 from feedback.settings import FeedbackSettings
 from feedback.summary import SetSummary
+from formsync.hub_client import HubRejected, HubUnreachable
+from formsync.wire.sets import SetOut
 from streamlit_app.feedback.resources import get_feedback_service
 from streamlit_app.feedback.view import (
     fault_rows,
@@ -19,8 +21,9 @@ from streamlit_app.feedback.view import (
     source_markdown,
     trim_history,
 )
-from streamlit_app.hub_client import HubRejected, HubUnreachable, call_hub
+from streamlit_app.models import SetSaving
 from streamlit_app.reliability_view import unsaved_sets_message
+from streamlit_app.resources import hub_call
 from streamlit_app.settings import DashboardSettings
 
 log = logging.getLogger("formsync.dashboard.feedback")
@@ -38,9 +41,10 @@ def _hub_error(url: str, exc: Exception) -> None:
         )
 
 
-def _valid(raw: dict) -> SetSummary | None:
+def _valid(hub_set: SetOut) -> SetSummary | None:
+    # The feedback's own input model, which offline analysis runs fill too (feedback/summary.py).
     try:
-        return SetSummary.model_validate(raw)
+        return SetSummary.model_validate(hub_set.model_dump())
     except ValidationError as exc:
         log.warning("hub sent a set summary this page cannot read: %s", exc.errors()[:1])
         return None
@@ -48,14 +52,14 @@ def _valid(raw: dict) -> SetSummary | None:
 
 def pick_saved_set(hub_url: str, timeout_s: float) -> SetSummary | None:
     try:
-        raw = call_hub(hub_url, lambda c: c.set_summaries(limit=50), timeout_s)
-        unsaved = unsaved_sets_message(call_hub(hub_url, lambda c: c.set_saving(), timeout_s))
+        listed = hub_call(hub_url, lambda hub: hub.sets(limit=50), timeout_s)
     except (HubUnreachable, HubRejected) as exc:
         _hub_error(hub_url, exc)
         return None
+    unsaved = unsaved_sets_message(SetSaving(listed.unsaved, listed.persist_error))
     if unsaved:
         st.warning(unsaved, icon=":material/database:")
-    sets = [s for s in (_valid(r) for r in raw) if s is not None]
+    sets = [s for s in (_valid(r) for r in listed.sets) if s is not None]
     if not sets:
         st.info(
             "No saved sets yet. A set is saved when you rest for about 10 s after your last rep; "
@@ -71,7 +75,7 @@ def pick_saved_set(hub_url: str, timeout_s: float) -> SetSummary | None:
 
 def pick_live_set(hub_url: str, timeout_s: float) -> SetSummary | None:
     try:
-        cameras = [c.camera_id for c in call_hub(hub_url, lambda c: c.cameras(), timeout_s)]
+        cameras = [c.camera_id for c in hub_call(hub_url, lambda hub: hub.cameras(), timeout_s)]
     except (HubUnreachable, HubRejected) as exc:
         _hub_error(hub_url, exc)
         return None
@@ -80,17 +84,17 @@ def pick_live_set(hub_url: str, timeout_s: float) -> SetSummary | None:
         return None
     camera = st.selectbox("Camera", cameras, key="feedback_camera")
     try:
-        raw = call_hub(hub_url, lambda c: c.camera_set_summary(camera), timeout_s)
+        live = hub_call(hub_url, lambda hub: hub.live_set(camera), timeout_s)
     except (HubUnreachable, HubRejected) as exc:
         _hub_error(hub_url, exc)
         return None
-    if raw is None:
+    if live is None:
         st.info(
             f"Camera **{camera}** has no set yet: do a few reps in front of it.",
             icon=":material/hourglass_empty:",
         )
         return None
-    return _valid(raw)
+    return _valid(live)
 
 
 def render_summary(summary: SetSummary) -> None:

@@ -6,7 +6,7 @@ control (look at the screen's centre for 2 s)."""
 
 import streamlit as st
 
-from streamlit_app.gaze.client import request_calibration, reset_calibration
+from formsync.hub_client import HubRejected, HubUnreachable
 from streamlit_app.gaze.view import (
     as_dict,
     calibration_text,
@@ -16,11 +16,10 @@ from streamlit_app.gaze.view import (
     gaze_overlay_jpeg,
     gaze_trend_frame,
 )
-from streamlit_app.hub_client import HubRejected, HubUnreachable, call_hub
 from streamlit_app.models import LinkState
 from streamlit_app.poller import HubPoller
 from streamlit_app.render import connection_message, jpeg_img_html
-from streamlit_app.resources import get_poller, page_settings
+from streamlit_app.resources import get_poller, hub_call, page_settings
 
 # A 30 s chart and a re-encoded frame need not redraw at the live pages' 10 Hz.
 MIN_REFRESH_S = 0.5
@@ -34,14 +33,14 @@ def render_calibration_control(hub_url: str, camera_id: str) -> None:
                                            key=f"gaze_cal_s_{camera_id}")
         try:
             if start_col.button("Calibrate", key=f"gaze_cal_{camera_id}", type="primary"):
-                out = call_hub(hub_url, lambda c: request_calibration(c, camera_id, float(seconds)))
-                if out["workers"]:
+                out = hub_call(hub_url, lambda hub: hub.calibrate_gaze(camera_id, float(seconds)))
+                if out.workers:
                     st.toast(f"Calibrating {camera_id}: look at the screen's centre for {seconds:g} s.")
                 else:
                     st.warning("No analysis worker is listening for calibration requests; start "
                                "`python -m analysis.worker` (with gaze on).")
             if reset_col.button("Reset target", key=f"gaze_reset_{camera_id}"):
-                call_hub(hub_url, lambda c: reset_calibration(c, camera_id))
+                hub_call(hub_url, lambda hub: hub.reset_gaze(camera_id))
                 st.toast(f"{camera_id}: target back to straight into the camera.")
         except (HubUnreachable, HubRejected) as exc:
             st.error(f"The hub did not take the request: {exc}")

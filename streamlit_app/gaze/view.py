@@ -24,7 +24,7 @@ ARROW_FACE_WIDTHS = 1.2
 
 
 def as_dict(gaze: Any) -> dict[str, Any] | None:
-    """A ``GazeView`` (streamlit_app.gaze.models) or a ``GazeOut`` dict as a plain dict; None stays None."""
+    """A ``GazeOut`` (formsync.wire.gaze) or its dict as a plain dict; None stays None."""
     if gaze is None:
         return None
     return gaze.model_dump() if hasattr(gaze, "model_dump") else dict(gaze)
@@ -150,7 +150,7 @@ GAZE_COLUMNS = ["t_s", "gaze_yaw", "gaze_pitch", "head_yaw", "head_pitch", "on_t
 
 
 def gaze_trend_frame(trend: Sequence[Any]) -> pd.DataFrame:
-    """Analysis results (``AnalysisView``, oldest first) -> one row per result with gaze: ``t_s``
+    """Analysis results (``AnalysisOut``, oldest first) -> one row per result with gaze: ``t_s``
     (seconds before the newest, <= 0), gaze and head yaw/pitch (degrees, NaN when unknown),
     ``on_target``, ``blink`` and ``face_found``. Results without a gaze field are left out."""
     rows = []

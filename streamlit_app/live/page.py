@@ -6,8 +6,9 @@ import time
 
 import streamlit as st
 
+from formsync.wire.frames import CameraOut
 from streamlit_app.live.seen import SeenFrames
-from streamlit_app.models import CameraStatus, LinkState
+from streamlit_app.models import LinkState
 from streamlit_app.poller import HubPoller
 from streamlit_app.render import (
     age_ms,
@@ -28,7 +29,7 @@ from streamlit_app.render import (
 from streamlit_app.resources import get_poller, page_settings
 
 
-def render_sync(poller: HubPoller, cameras: tuple[CameraStatus, ...], hub_connected: bool) -> None:
+def render_sync(poller: HubPoller, cameras: tuple[CameraOut, ...], hub_connected: bool) -> None:
     st.subheader("Synchronised set")
     if not hub_connected:
         st.caption("Unknown while the hub is unreachable.")
@@ -66,7 +67,7 @@ def render_sync(poller: HubPoller, cameras: tuple[CameraStatus, ...], hub_connec
         col.caption(f"**{f.camera_id}** {sync_frame_caption(f, first)}")
 
 
-def render_tile(poller: HubPoller, cam: CameraStatus, hub_connected: bool, seen: SeenFrames) -> None:
+def render_tile(poller: HubPoller, cam: CameraOut, hub_connected: bool, seen: SeenFrames) -> None:
     with st.container(border=True):
         st.markdown(f"**{cam.camera_id}** {status_badge(cam.online, hub_connected)}")
         version, frame = poller.frame(cam.camera_id).read()

@@ -13,17 +13,16 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from formsync.auth import bearer
 from formsync.heartbeat import process_id
 from formsync.host import HostCollector
+from formsync.hub_client import HubClient, HubRejected, HubUnreachable, open_session
 from formsync.loop_wake import wake_loop
 from formsync.process import ProcessCollector
 from formsync.retry import reconnect_delays
-from streamlit_app.hub_client import HubRejected, HubUnreachable
+from formsync.wire.monitoring import HeartbeatOut
 from streamlit_app.models import HubConnection, LinkState
-from streamlit_app.monitor.client import MonitorClient
 from streamlit_app.monitor.history import History
-from streamlit_app.monitor.models import Heartbeat, MonitorSnapshot
+from streamlit_app.monitor.models import MonitorSnapshot
 
 log = logging.getLogger("formsync.dashboard.monitor")
 
@@ -54,10 +53,10 @@ class MonitorPoller:
 
     def __init__(self, hub_url: str, *, period_s: float = 1.0, request_timeout_s: float = 2.0,
                  reconnect_max_s: float = 5.0, history_window_s: float = 600.0,
-                 client_factory: Callable[[aiohttp.ClientSession, str], MonitorClient] = MonitorClient,
+                 client_factory: Callable[[aiohttp.ClientSession, str], HubClient] = HubClient,
                  token=None) -> None:
         self.hub_url = hub_url.rstrip("/")
-        self._headers = bearer(token)  # the viewer token, if the hub needs one (never logged)
+        self._token = token  # the viewer token, if the hub needs one (never logged)
         self.period_s = period_s
         self.request_timeout_s = request_timeout_s
         self.reconnect_max_s = reconnect_max_s
@@ -130,8 +129,7 @@ class MonitorPoller:
         if self._stop.is_set():
             return
         delays: Iterator[float] | None = None
-        timeout = aiohttp.ClientTimeout(total=self.request_timeout_s)
-        async with aiohttp.ClientSession(timeout=timeout, headers=self._headers) as session:
+        async with open_session(self._token, self.request_timeout_s) as session:
             client = self.client_factory(session, self.hub_url)
             while not self._stop.is_set():
                 started = self._loop.time()
@@ -146,13 +144,12 @@ class MonitorPoller:
                 except TimeoutError:
                     pass
 
-    async def _round(self, client: MonitorClient) -> bool:
+    async def _round(self, client: HubClient) -> bool:
         local_host, local_process = await asyncio.to_thread(self._local)
         old = self.snapshot()
         now = time.time_ns()
         try:
-            processes, cameras, alerts = await asyncio.gather(
-                client.heartbeats(), client.cameras(), client.alerts())
+            beats, cameras, alerts = await asyncio.gather(client.heartbeats(), client.cameras(), client.alerts())
         except (HubUnreachable, HubRejected) as exc:
             conn = old.connection
             since = conn.since_ns if conn.state is LinkState.UNREACHABLE else now
@@ -167,7 +164,7 @@ class MonitorPoller:
         conn = old.connection
         if not conn.connected:
             conn = HubConnection(self.hub_url, LinkState.CONNECTED, now)
-        snap = MonitorSnapshot(now, conn, processes, cameras, alerts, local_host, local_process)
+        snap = MonitorSnapshot(now, conn, tuple(beats.processes), tuple(cameras), alerts, local_host, local_process)
         self._record(snap, hub_ok=True)
         return True
 
@@ -197,9 +194,9 @@ class MonitorPoller:
             self._cond.notify_all()
 
 
-def _newest_hosts(processes: list[Heartbeat]) -> dict[str, dict]:
+def _newest_hosts(processes: list[HeartbeatOut]) -> dict[str, dict]:
     """Hostname -> host sample of its newest heartbeat (several processes may share a machine)."""
-    newest: dict[str, Heartbeat] = {}
+    newest: dict[str, HeartbeatOut] = {}
     for p in processes:
         h = p.host.hostname
         if h not in newest or p.received_time_ns > newest[h].received_time_ns:

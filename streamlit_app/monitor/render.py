@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import tzinfo
 from typing import Any
 
-from streamlit_app.models import CameraStatus
-from streamlit_app.monitor.models import ActiveAlert, AlertEvent, Alerts, Heartbeat, MonitorSnapshot
+from formsync.wire.frames import CameraOut
+from formsync.wire.monitoring import ActiveAlertOut, AlertEventOut, AlertsOut, HeartbeatOut
+from streamlit_app.monitor.models import MonitorSnapshot
 from streamlit_app.render import clock
 
 _UNITS = ("B", "kB", "MB", "GB", "TB")
@@ -71,7 +73,7 @@ def host_rows(snap: MonitorSnapshot, local_role: str = "dashboard") -> list[dict
     return rows
 
 
-def _process_state(p: Heartbeat) -> str:
+def _process_state(p: HeartbeatOut) -> str:
     if p.lost:
         return "lost"
     if p.worker is not None and not p.worker.following:
@@ -79,7 +81,7 @@ def _process_state(p: Heartbeat) -> str:
     return "alive"
 
 
-def _process_detail(p: Heartbeat) -> str | None:
+def _process_detail(p: HeartbeatOut) -> str | None:
     """What a worker says of its link to the hub: why it does not follow it, sets still unsent,
     malformed events skipped. None for other roles."""
     w = p.worker
@@ -113,7 +115,7 @@ def process_rows(snap: MonitorSnapshot, local_process_id: str) -> list[dict[str,
     return rows
 
 
-def _camera_state(cam: CameraStatus | None, hub_connected: bool) -> str:
+def _camera_state(cam: CameraOut | None, hub_connected: bool) -> str:
     if not hub_connected:
         return "unknown"
     if cam is None:
@@ -153,17 +155,17 @@ def pipeline_rows(snap: MonitorSnapshot) -> list[dict[str, Any]]:
     return rows
 
 
-def active_alert_rows(active: tuple[ActiveAlert, ...], tz: tzinfo | None = None) -> list[dict[str, Any]]:
+def active_alert_rows(active: Sequence[ActiveAlertOut], tz: tzinfo | None = None) -> list[dict[str, Any]]:
     return [{"level": a.level, "since": clock(a.since_ns, tz), "rule": a.rule, "subject": a.subject,
              "message": a.message} for a in active]
 
 
-def alert_log_rows(log: tuple[AlertEvent, ...], tz: tzinfo | None = None) -> list[dict[str, Any]]:
+def alert_log_rows(log: Sequence[AlertEventOut], tz: tzinfo | None = None) -> list[dict[str, Any]]:
     return [{"time": clock(e.time_ns, tz), "state": e.state, "level": e.level, "rule": e.rule,
              "subject": e.subject, "message": e.message} for e in log]
 
 
-def banner_lines(alerts: Alerts | None, most: int = 3) -> tuple[str | None, str | None]:
+def banner_lines(alerts: AlertsOut | None, most: int = 3) -> tuple[str | None, str | None]:
     """``(critical, warning)`` banner texts, None for a level with no active alert: the count, then
     the ``most`` oldest messages and how many more."""
     if alerts is None:

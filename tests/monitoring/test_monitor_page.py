@@ -114,9 +114,10 @@ def test_monitor_page_shows_hosts_processes_pipeline_charts_and_alerts(dashboard
         charts = at.get("vega_lite_chart")
         assert len(charts) >= 4  # host CPU and memory, process CPU, camera fps (frame age while online)
 
-        # The camera goes stale: a critical alert, in the banner of every page and the page's tables.
+        # The camera goes stale: a critical alert, in the banner of every page and the page's tables
+        # (the log entry is written a moment after the alert fires, off the hub's event loop).
         assert poller.wait_for(lambda p: p.snapshot().alerts is not None and any(
-            a.rule == "camera_stale" for a in p.snapshot().alerts.active), 10)
+            a.rule == "camera_stale" for a in p.snapshot().alerts.active) and p.snapshot().alerts.log, 10)
         at.run()
         assert not at.exception
         assert [r["rule"] for r in table(at, "level")] == ["camera_stale"]

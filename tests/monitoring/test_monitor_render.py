@@ -6,9 +6,11 @@ import math
 
 import pytest
 
-from streamlit_app.models import CameraStatus, HubConnection, LinkState
+from formsync.wire.frames import CameraOut
+from formsync.wire.monitoring import ActiveAlertOut, AlertsOut, HeartbeatOut
+from streamlit_app.models import HubConnection, LinkState
 from streamlit_app.monitor.history import History
-from streamlit_app.monitor.models import ActiveAlert, Alerts, Heartbeat, MonitorSnapshot
+from streamlit_app.monitor.models import MonitorSnapshot
 from streamlit_app.monitor.render import (
     banner_lines,
     format_bytes,
@@ -51,18 +53,18 @@ def test_units():
 
 
 def heartbeat(process_id: str, role: str, host: str, lost: bool = False, received: int = 0,
-              **fields) -> Heartbeat:
-    return Heartbeat.model_validate({
+              **fields) -> HeartbeatOut:
+    return HeartbeatOut.model_validate({
         "process_id": process_id, "role": role, "interval_s": 2.0, "received_time_ns": received,
-        "age_s": 0.5, "lost": lost,
+        "age_s": 0.5, "lost": lost, "sent_time_ns": received, "heartbeats_total": 1,
         "host": {"hostname": host, "cpu_percent": 50.0 if not lost else 99.0, "memory_percent": 40.0,
                  "memory_used_bytes": 4_000_000_000, "memory_total_bytes": 10_000_000_000},
-        "process": {"pid": 7, "cpu_percent": 5.0, "rss_bytes": 1_000_000}, **fields})
+        "process": {"pid": 7, "name": "formsync", "cpu_percent": 5.0, "rss_bytes": 1_000_000}, **fields})
 
 
-def camera(camera_id: str, online: bool = True, fps: float = 30.0) -> CameraStatus:
-    return CameraStatus(camera_id=camera_id, online=online, fps=fps, seq=1, last_capture_time_ns=1,
-                        age_ms=40.0, width=640, height=360, frames_total=2, gaps=0, clock_offset_ms=-2.0)
+def camera(camera_id: str, online: bool = True, fps: float = 30.0) -> CameraOut:
+    return CameraOut(camera_id=camera_id, online=online, fps=fps, seq=1, last_capture_time_ns=1,
+                     age_ms=40.0, width=640, height=360, frames_total=2, gaps=0, clock_offset_ms=-2.0)
 
 
 def snapshot(processes=(), cameras=(), alerts=None, connected=True, local_host=None) -> MonitorSnapshot:
@@ -86,13 +88,15 @@ def test_hosts_take_the_newest_live_heartbeat_and_list_every_role():
 
 def test_pipeline_joins_client_hub_and_worker_figures_per_camera():
     link = {"camera_id": "front", "capture_fps": 30.0, "sent_fps": 28.0, "dropped_total": 5,
-            "clock_offset_ms": -3.0}
+            "clock_offset_ms": -3.0, "captured_total": 900, "sent_total": 840, "rejected_total": 0,
+            "failed_total": 0}
+    counts = {"analysed_total": 60, "skipped_total": 0, "rejected_total": 0}
     snap = snapshot([
         heartbeat("client:pc1:front+side", "client", "pc1", cameras=[link, {**link, "camera_id": "side"}]),
-        heartbeat("worker:pc3:a", "worker", "pc3", analysis=[{"camera_id": "front", "analysis_fps": 6.0}]),
-        heartbeat("worker:pc3:b", "worker", "pc3", analysis=[{"camera_id": "front", "analysis_fps": 4.0}]),
+        heartbeat("worker:pc3:a", "worker", "pc3", analysis=[{"camera_id": "front", "analysis_fps": 6.0, **counts}]),
+        heartbeat("worker:pc3:b", "worker", "pc3", analysis=[{"camera_id": "front", "analysis_fps": 4.0, **counts}]),
         heartbeat("worker:pc4:c", "worker", "pc4", lost=True,
-                  analysis=[{"camera_id": "front", "analysis_fps": 9.0}]),
+                  analysis=[{"camera_id": "front", "analysis_fps": 9.0, **counts}]),
     ], cameras=[camera("front"), camera("back", online=False)])
     rows = {r["camera"]: r for r in pipeline_rows(snap)}
     assert rows["front"] == {"camera": "front", "state": "online", "capture fps": 30.0, "sent fps": 28.0,
@@ -105,14 +109,15 @@ def test_pipeline_joins_client_hub_and_worker_figures_per_camera():
 
 
 def test_banner_lines_per_level():
-    def alert(level: str, i: int) -> ActiveAlert:
-        return ActiveAlert(rule="r", subject=str(i), level=level, since_ns=i, message=f"{level} {i}")
+    def alert(level: str, i: int) -> ActiveAlertOut:
+        return ActiveAlertOut(rule="r", subject=str(i), level=level, since_ns=i, value=None, threshold=1.0,
+                              message=f"{level} {i}")
 
-    alerts = Alerts(active=tuple([alert("critical", i) for i in range(5)] + [alert("warning", 9)]))
+    alerts = AlertsOut(active=[alert("critical", i) for i in range(5)] + [alert("warning", 9)], log=[], rules=[])
     critical, warning = banner_lines(alerts)
     assert critical == "**5 critical:** critical 0; critical 1; critical 2 (+2 more)"
     assert warning == "**1 warning:** warning 9"
-    assert banner_lines(Alerts()) == (None, None) and banner_lines(None) == (None, None)
+    assert banner_lines(AlertsOut(active=[], log=[], rules=[])) == (None, None) and banner_lines(None) == (None, None)
 
 
 def test_a_worker_that_does_not_follow_the_hub_says_so_and_why():

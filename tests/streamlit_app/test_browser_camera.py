@@ -12,8 +12,8 @@ import httpx
 import numpy as np
 import pytest
 
+from formsync.wire.analysis import AnalysisOut
 from streamlit_app.browser_camera.sender import PREFIX, BrowserCamera, camera_id_for
-from streamlit_app.models import AnalysisView
 from tests.support import RunningHub, read_clip, wait_until
 
 
@@ -117,9 +117,10 @@ def test_the_sender_ends_when_frames_stop_and_restarts_with_the_next(hub, clip_f
     assert camera.join(3.0)
 
 
-def analysis(camera_id: str, capture_time_ns: int, landmarks, pose_found: bool = True) -> AnalysisView:
-    return AnalysisView(camera_id=camera_id, seq=1, capture_time_ns=capture_time_ns, pose_found=pose_found,
-                        landmarks=landmarks)
+def analysis(camera_id: str, capture_time_ns: int, landmarks, pose_found: bool = True) -> AnalysisOut:
+    return AnalysisOut(camera_id=camera_id, seq=1, capture_time_ns=capture_time_ns, pose_found=pose_found,
+                       landmarks=landmarks, processing_ms=1.0, rep={"count": 0, "phase": "top"},
+                       hub_receive_time_ns=capture_time_ns, latency_ms=0.0)
 
 
 def changed_pixels(before: av.VideoFrame, after: av.VideoFrame) -> int:
@@ -128,7 +129,7 @@ def changed_pixels(before: av.VideoFrame, after: av.VideoFrame) -> int:
 
 
 def test_the_preview_shows_the_latest_skeleton_only_while_it_is_fresh(hub, clip_frames, real_landmarks):
-    result: list[AnalysisView | None] = [None]
+    result: list[AnalysisOut | None] = [None]
     camera = BrowserCamera("browser-pose", hub.url, lambda: result[0], hud=False)
     camera.start()
     try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from feedback.query import describe_fault
 from feedback.summary import SetFault, SetSummary
+from formsync.wire.sets import SetFault as WireFault
 from streamlit_app.coach.view import fault_line
 from streamlit_app.feedback.view import fault_rows, rep_rows
-from streamlit_app.models import FaultView
 
 S = 10**9
 MOMENTS = [{"start_time_ns": 10 * S + 400_000_000, "end_time_ns": 10 * S + 900_000_000, "peak_seq": 312,
@@ -21,19 +21,19 @@ LEAN = {"code": "forward_lean", "severity": "warning", "cue": "Keep your chest u
 
 
 def test_coach_line_says_when_in_the_rep_and_how_sure():
-    line = fault_line(FaultView.model_validate(CAVING), "front-cam", rep_start_ns=10 * S)
+    line = fault_line(WireFault.model_validate(CAVING), "front-cam", rep_start_ns=10 * S)
     assert "**knees caving** rep 2" in line and "front-cam" in line
     assert "on the way down (0.4-0.9 s) and on the way up (1.6-2.0 s)" in line
     assert "low confidence" not in line and line.endswith("Push your knees out over your toes.")
-    low = fault_line(FaultView.model_validate(LEAN))
+    low = fault_line(WireFault.model_validate(LEAN))
     assert "low confidence" in low and "on the way down" in low and "(0." not in low
 
 
 def test_fault_without_moments_reads_as_before():
     old = {k: v for k, v in CAVING.items() if k not in ("moments", "confidence")}
-    assert fault_line(FaultView.model_validate(old)).startswith(":red") or "knees caving" in fault_line(
-        FaultView.model_validate(old))
-    assert "on the way" not in fault_line(FaultView.model_validate(old))
+    assert fault_line(WireFault.model_validate(old)).startswith(":red") or "knees caving" in fault_line(
+        WireFault.model_validate(old))
+    assert "on the way" not in fault_line(WireFault.model_validate(old))
 
 
 def test_prompt_and_tables_carry_the_moments_and_confidence():

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from streamlit_app.gaze.models import GazeView
+from formsync.wire.analysis import AnalysisOut
+from formsync.wire.gaze import GazeOut
 from streamlit_app.gaze.view import (
     arrow_endpoints,
     calibration_text,
@@ -17,7 +18,6 @@ from streamlit_app.gaze.view import (
     gaze_overlay_jpeg,
     gaze_trend_frame,
 )
-from streamlit_app.models import AnalysisView
 from tests.server.test_gaze_api import gaze
 
 
@@ -46,7 +46,7 @@ def test_draw_gaze_marks_the_face_and_leaves_the_input_alone():
 
 def test_overlay_on_a_jpeg_and_models_are_accepted():
     jpeg = cv2.imencode(".jpg", np.full((120, 160, 3), 90, np.uint8))[1].tobytes()
-    view = GazeView.model_validate(gaze())
+    view = GazeOut.model_validate(gaze())
     drawn = gaze_overlay_jpeg(jpeg, view)
     assert drawn != jpeg
     assert cv2.imdecode(np.frombuffer(drawn, np.uint8), cv2.IMREAD_COLOR).shape == (120, 160, 3)
@@ -70,8 +70,10 @@ def test_texts():
 
 
 def analysis(seq, t_ns, **g):
-    return AnalysisView.model_validate({"camera_id": "c", "seq": seq, "capture_time_ns": t_ns,
-                                        "pose_found": True, "gaze": None if g.get("off") else gaze(**g)})
+    return AnalysisOut.model_validate({"camera_id": "c", "seq": seq, "capture_time_ns": t_ns,
+                                       "pose_found": True, "gaze": None if g.get("off") else gaze(**g),
+                                       "processing_ms": 1.0, "rep": {"count": 0, "phase": "top"},
+                                       "hub_receive_time_ns": t_ns, "latency_ms": 0.0})
 
 
 def test_trend_frame_and_chart():
@@ -88,6 +90,6 @@ def test_trend_frame_and_chart():
 
 
 @pytest.mark.parametrize("bad", [{"attention": "lots"}, {"direction": {"yaw": "left"}}])
-def test_gaze_view_rejects_garbage(bad):
+def test_gaze_model_rejects_garbage(bad):
     with pytest.raises(ValueError):
-        GazeView.model_validate(gaze(**bad))
+        GazeOut.model_validate(gaze(**bad))

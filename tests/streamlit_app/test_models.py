@@ -1,10 +1,11 @@
-"""The dashboard's hub models read both the current hub and older ones."""
+"""What the dashboard reads of the hub's cameras and synchronised sets (``formsync.wire``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from streamlit_app.models import CameraStatus, SyncFrame, SyncSet
+from formsync.wire.frames import CameraOut, FrameMeta
+from formsync.wire.sync import SyncSetOut
 
 CAMERA = dict(camera_id="a", online=True, fps=30.0, seq=3, last_capture_time_ns=10, age_ms=5.0,
               width=640, height=480, frames_total=4, gaps=0)
@@ -13,24 +14,24 @@ FRAME = dict(seq=3, capture_time_ns=1_000_000_000, hub_receive_time_ns=1_010_000
 
 
 def test_camera_status_reads_clock_fields_and_their_absence():
-    assert CameraStatus(**CAMERA).clock_offset_ms is None  # an older hub
-    cam = CameraStatus(**CAMERA, clock_offset_ms=-350.0, clock_uncertainty_ms=0.4)
+    assert CameraOut(**CAMERA).clock_offset_ms is None  # a client that does not synchronise its clock
+    cam = CameraOut(**CAMERA, clock_offset_ms=-350.0, clock_uncertainty_ms=0.4)
     assert (cam.clock_offset_ms, cam.clock_uncertainty_ms) == (-350.0, 0.4)
-    nulls = CameraStatus(**CAMERA, clock_offset_ms=None, clock_uncertainty_ms=None)
+    nulls = CameraOut(**CAMERA, clock_offset_ms=None, clock_uncertainty_ms=None)
     assert nulls.clock_uncertainty_ms is None
 
 
-def test_sync_set_from_an_older_hub():
-    old = SyncSet.model_validate({"spread_ms": 2.5, "frames": [{"camera_id": c, **FRAME} for c in "ab"]})
-    assert old.max_spread_ms is None
-    assert old.max_uncertainty_ms is None  # no clock offsets: nothing vouches for the spread
-    assert old.key == (("a", 3, 1_000_000_000), ("b", 3, 1_000_000_000))
+def test_sync_set_key_and_unsynchronised_clocks():
+    sync = SyncSetOut.model_validate({"spread_ms": 2.5, "max_spread_ms": 20.0,
+                                      "frames": [{"camera_id": c, **FRAME} for c in "ab"]})
+    assert sync.max_uncertainty_ms is None  # no clock offsets: nothing vouches for the spread
+    assert sync.key == (("a", 3, 1_000_000_000), ("b", 3, 1_000_000_000))
 
 
 def test_sync_set_max_uncertainty():
-    frames = [SyncFrame(camera_id="a", **FRAME, clock_offset_ns=5, clock_uncertainty_ns=400_000),
-              SyncFrame(camera_id="b", **FRAME, clock_offset_ns=-5, clock_uncertainty_ns=1_500_000)]
-    sync = SyncSet(spread_ms=0.0, max_spread_ms=20.0, frames=tuple(frames))
+    frames = [FrameMeta(camera_id="a", **FRAME, clock_offset_ns=5, clock_uncertainty_ns=400_000),
+              FrameMeta(camera_id="b", **FRAME, clock_offset_ns=-5, clock_uncertainty_ns=1_500_000)]
+    sync = SyncSetOut(spread_ms=0.0, max_spread_ms=20.0, frames=frames)
     assert sync.max_uncertainty_ms == pytest.approx(1.5)
-    one_unknown = SyncSet(spread_ms=0.0, frames=(frames[0], SyncFrame(camera_id="b", **FRAME)))
+    one_unknown = SyncSetOut(spread_ms=0.0, max_spread_ms=20.0, frames=[frames[0], FrameMeta(camera_id="b", **FRAME)])
     assert one_unknown.max_uncertainty_ms is None

@@ -9,7 +9,7 @@ import time
 import aiohttp
 import pytest
 
-from streamlit_app.hub_client import HubClient
+from formsync.hub_client import HubClient
 from streamlit_app.models import LinkState
 from streamlit_app.poller import HubPoller
 from tests.streamlit_app.conftest import OFFSETS_NS, UNCERTAINTY_NS, post_frame, post_synced_pair

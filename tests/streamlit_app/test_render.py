@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from streamlit_app.models import HubConnection, LinkState, SyncFrame
+from formsync.wire.frames import FrameMeta
+from streamlit_app.models import HubConnection, LinkState
 from streamlit_app.render import (
     age_ms,
     clock,
@@ -150,10 +151,10 @@ def test_quality_badge():
 def test_sync_frame_caption():
     meta = dict(camera_id="a", seq=7, capture_time_ns=T + 12_500_000, hub_receive_time_ns=T + 20_000_000,
                 width=640, height=480, bytes=1000)
-    synced = SyncFrame(**meta, source_frame=42, clock_offset_ns=-350_200_000, clock_uncertainty_ns=400_000)
+    synced = FrameMeta(**meta, source_frame=42, clock_offset_ns=-350_200_000, clock_uncertainty_ns=400_000)
     assert sync_frame_caption(synced, T, UTC) == (
         "03:04:05.691 (+12 ms) · seq 7 · source frame 42 · clock -350 ms ± 0.4 ms")
-    assert sync_frame_caption(SyncFrame(**meta), T + 12_500_000, UTC) == (
+    assert sync_frame_caption(FrameMeta(**meta), T + 12_500_000, UTC) == (
         "03:04:05.691 (+0.0 ms) · seq 7 · clock not synchronised")
 
 
