@@ -7,10 +7,10 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import numpy as np
 
 from formsync.heartbeat import DEFAULT_INTERVAL_S, HeartbeatSender, HeartbeatSource, process_id
+from formsync.wire.monitoring import AnalysisLink, WorkerStatus
 
 if TYPE_CHECKING:
     from analysis.worker import AnalysisWorker
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 class AnalysisRates:
     """Builds the ``analysis`` field from the worker's camera tracks and the ``worker`` field from
-    its link to the hub (``server.monitoring.schemas.WorkerStatus``). Called on the worker's event
+    its link to the hub (``formsync.wire.monitoring``). Called on the worker's event
     loop (the tracks are loop-owned); rates are over the time since the previous call."""
 
     def __init__(self, worker: AnalysisWorker, clock=time.monotonic) -> None:
@@ -35,19 +35,15 @@ class AnalysisRates:
             dt = now - t0 if t0 is not None else 0.0
             lat = track.latencies_ms[-300:]
             p50, p95 = (round(float(v), 3) for v in np.percentile(lat, [50, 95])) if lat else (None, None)
-            out.append({
-                "camera_id": cam,
-                "analysis_fps": round((track.analysed - analysed0) / dt, 2) if dt > 0 else 0.0,
-                "analysed_total": track.analysed, "skipped_total": track.skipped,
-                "rejected_total": track.rejected,
-                "latency_p50_ms": p50, "latency_p95_ms": p95, "busy": track.busy,
-            })
+            out.append(AnalysisLink(
+                camera_id=cam, analysis_fps=round((track.analysed - analysed0) / dt, 2) if dt > 0 else 0.0,
+                analysed_total=track.analysed, skipped_total=track.skipped, rejected_total=track.rejected,
+                latency_p50_ms=p50, latency_p95_ms=p95, busy=track.busy))
         w = self.worker
-        status = {
-            "following": w.following, "follow_error": (w.follow_error or "")[:500] or None,
-            "follower_restarts_total": w.follower_restarts, "bad_events_total": w.bad_events,
-            "sets_pending": w.sets_pending, "sets_sent_total": sum(o.sent for o in w.outboxes.values()),
-        }
+        status = WorkerStatus(
+            following=w.following, follow_error=(w.follow_error or "")[:500] or None,
+            follower_restarts_total=w.follower_restarts, bad_events_total=w.bad_events,
+            sets_pending=w.sets_pending, sets_sent_total=sum(o.sent for o in w.outboxes.values()))
         return {"analysis": out, "worker": status}
 
 
@@ -58,10 +54,4 @@ async def send_heartbeats(worker: AnalysisWorker, interval_s: float = DEFAULT_IN
     source = await asyncio.to_thread(  # psutil baselines are /proc reads
         HeartbeatSource, process_id("worker", worker.worker_id), "worker", build=AnalysisRates(worker),
         interval_s=interval_s)
-    sender = HeartbeatSender(source, worker.hub_url, worker.token)
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        try:
-            await sender.run(session)
-        finally:
-            if goodbye:
-                await sender.goodbye(session)
+    await HeartbeatSender(source, worker.hub_url, worker.token).serve(goodbye=goodbye)

@@ -1,6 +1,6 @@
 """Getting each camera's sets to the hub: in order, exactly once, through hub outages and restarts.
 
-``SetOutbox`` is one camera's queue of set bodies (``analysis.sets.set_to_wire``) with the only task
+``SetOutbox`` is one camera's queue of ``SetIn`` bodies (``analysis.sets.set_to_wire``) with the only task
 that sends them: ``PUT /api/v1/cameras/{id}/set``, one at a time, in the order they were queued.
 A body leaves the queue only when the hub acknowledged it (200), or when the hub refused it as
 invalid (422 and other 4xx but 401/403/408/429), which resending never fixes (logged with its
@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from analysis.paths import REPO_ROOT
+from formsync.hub_client import HubClient, HubRejected, HubUnreachable
 from formsync.retry import reconnect_delays
+from formsync.wire.sets import SetIn
 
 log = logging.getLogger("formsync.worker.sets")
 
@@ -54,7 +54,7 @@ def default_spool_dir(worker_id: str, hub_url: str) -> Path:
 @dataclass(frozen=True)
 class Spooled:
     camera_id: str
-    body: dict
+    body: SetIn
 
 
 class SetSpool:
@@ -70,32 +70,33 @@ class SetSpool:
     def _path(self, camera_id: str, set_id: str) -> Path:
         return self.folder / f"{camera_id}--{set_id}.json"
 
-    def keep(self, camera_id: str, body: dict) -> None:
+    def keep(self, camera_id: str, body: SetIn) -> None:
         """Write ``body`` (a closed set); an OSError is logged, the set still goes out from memory."""
-        path = self._path(camera_id, body["set_id"])
+        path = self._path(camera_id, body.set_id)
         tmp = path.with_suffix(".tmp")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps({"camera_id": camera_id, "body": body}))
+            tmp.write_text(json.dumps({"camera_id": camera_id, "body": body.model_dump(mode="json")}))
             os.replace(tmp, path)
         except OSError as exc:
             log.warning("[%s] set %s not spooled to %s (%s); it is still sent from memory",
-                        camera_id, body["set_id"], self.folder, exc)
+                        camera_id, body.set_id, self.folder, exc)
 
     def forget(self, camera_id: str, set_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._path(camera_id, set_id).unlink()
 
     def load(self) -> list[Spooled]:
-        """Every spooled set, oldest end first; unreadable files are logged and left in place."""
+        """Every spooled set, oldest end first; unreadable files (or bodies the contract no longer
+        takes) are logged and left in place."""
         found = []
         for path in sorted(self.folder.glob("*--*.json")) if self.folder.is_dir() else ():
             try:
                 item = json.loads(path.read_text())
-                found.append(Spooled(str(item["camera_id"]), dict(item["body"])))
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                log.warning("spooled set %s unreadable, left in place: %s", path, exc)
-        return sorted(found, key=lambda s: s.body.get("ended_at_ns", 0))
+                found.append(Spooled(str(item["camera_id"]), SetIn.model_validate(item["body"])))
+            except (OSError, ValueError, KeyError, TypeError) as exc:  # ValidationError is a ValueError
+                log.warning("spooled set %s unreadable, left in place: %.300s", path, exc)
+        return sorted(found, key=lambda s: s.body.ended_at_ns)
 
 
 class SetOutbox:
@@ -104,18 +105,15 @@ class SetOutbox:
 
     Args:
         camera_id: the camera whose sets these are.
-        hub_url: hub base URL.
         spool: where closed bodies wait for their acknowledgement (None: memory only).
         delays: backoff factory (tests pass short ones).
     """
 
-    def __init__(self, camera_id: str, hub_url: str, spool: SetSpool | None = None,
-                 delays=reconnect_delays) -> None:
+    def __init__(self, camera_id: str, spool: SetSpool | None = None, delays=reconnect_delays) -> None:
         self.camera_id = camera_id
-        self.url = f"{hub_url.rstrip('/')}/api/v1/cameras/{camera_id}/set"
         self.spool = spool
         self._delays = delays
-        self._queue: collections.deque[dict] = collections.deque()
+        self._queue: collections.deque[SetIn] = collections.deque()
         self._ready = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -130,14 +128,13 @@ class SetOutbox:
 
     @property
     def pending_closed(self) -> int:
-        return sum(b["status"] == "closed" for b in self._queue)
+        return sum(b.status == "closed" for b in self._queue)
 
-    def put(self, body: dict) -> None:
+    def put(self, body: SetIn) -> None:
         """Queue ``body``; an open body of the same set still waiting is dropped first."""
-        sid = body["set_id"]
-        if any(b["set_id"] == sid and b["status"] == "open" for b in self._queue):
-            self._queue = collections.deque(
-                b for b in self._queue if not (b["set_id"] == sid and b["status"] == "open"))
+        sid = body.set_id
+        if any(b.set_id == sid and b.status == "open" for b in self._queue):
+            self._queue = collections.deque(b for b in self._queue if not (b.set_id == sid and b.status == "open"))
         self._queue.append(body)
         self._idle.clear()
         self._ready.set()
@@ -148,7 +145,7 @@ class SetOutbox:
             await asyncio.wait_for(self._idle.wait(), timeout_s)
         return self._idle.is_set()
 
-    async def run(self, http: aiohttp.ClientSession) -> None:
+    async def run(self, hub: HubClient) -> None:
         """Send until cancelled. Never raises for hub trouble."""
         delays: Iterator[float] | None = None
         while True:
@@ -158,17 +155,12 @@ class SetOutbox:
                 await self._ready.wait()
                 continue
             body = self._queue[0]
-            try:
-                done = await self._send(http, body)
-            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                done, error = False, f"{type(exc).__name__}: {exc}"
-            else:
-                error = None if done else self.last_error
+            done, error = await self._send(hub, body)
             if not done:
                 self.retries += 1
                 if delays is None:
                     log.warning("[%s] set %s not sent (%s); retrying with backoff, kept until the hub has it",
-                                self.camera_id, body["set_id"], error)
+                                self.camera_id, body.set_id, error)
                     delays = self._delays()
                 self.last_error = error
                 await asyncio.sleep(next(delays))
@@ -179,20 +171,21 @@ class SetOutbox:
             # A newer body may have been queued while this one was in flight: only drop what was sent.
             if self._queue and self._queue[0] is body:
                 self._queue.popleft()
-            if body["status"] == "closed" and self.spool is not None:
-                await asyncio.to_thread(self.spool.forget, self.camera_id, body["set_id"])
+            if body.status == "closed" and self.spool is not None:
+                await asyncio.to_thread(self.spool.forget, self.camera_id, body.set_id)
 
-    async def _send(self, http: aiohttp.ClientSession, body: dict) -> bool:
-        """True when the body is done with (acknowledged, or refused for good)."""
-        async with http.put(self.url, json=body) as resp:
-            if resp.status == 200:
-                self.sent += 1
-                return True
-            text = await resp.text()
-        if resp.status >= 500 or resp.status in RETRIED_STATUSES:
-            self.last_error = f"HTTP {resp.status}: {text[:200]}"
-            return False
-        self.refused += 1
-        log.error("[%s] set %s (%s) refused by the hub, not resent: %s %.500s",
-                  self.camera_id, body["set_id"], body["status"], resp.status, text)
-        return True
+    async def _send(self, hub: HubClient, body: SetIn) -> tuple[bool, str | None]:
+        """``(done, error)``: done when the body is done with (acknowledged, or refused for good)."""
+        try:
+            await hub.put_set(self.camera_id, body)
+        except (HubUnreachable, OSError) as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        except HubRejected as exc:
+            if exc.status in RETRIED_STATUSES:
+                return False, str(exc)
+            self.refused += 1
+            log.error("[%s] set %s (%s) refused by the hub, not resent: %.500s",
+                      self.camera_id, body.set_id, body.status, exc)
+            return True, None
+        self.sent += 1
+        return True, None

@@ -17,6 +17,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from formsync.wire.analysis import Fault, FaultMoment
+from formsync.wire.sets import SetFault, SetIn, SetRep
+
 DEFAULT_REST_S = 10.0
 END_REASONS = ("rest", "source_restart", "camera_stale", "worker_stopped")
 
@@ -59,49 +62,52 @@ SEVERITY = {"minor": "warning", "major": "critical"}
 VIEWS = {"front", "side", "oblique"}
 
 
-def _moment_to_wire(m: dict) -> dict:
-    return {"start_time_ns": int(m["start_time_ns"]), "end_time_ns": int(m["end_time_ns"]),
-            "peak_seq": int(m["peak_seq"]), "phase": m["phase"]}
+def _moment_to_wire(m: dict) -> FaultMoment:
+    return FaultMoment(start_time_ns=int(m["start_time_ns"]), end_time_ns=int(m["end_time_ns"]),
+                       peak_seq=int(m["peak_seq"]), phase=m["phase"])
 
 
-def fault_to_wire(f: dict, with_detail: bool = False) -> dict:
-    """``faults.Fault.to_dict()`` → the hub's ``Fault`` (``SetFault`` with ``with_detail``)."""
-    out = {"code": f["name"], "severity": SEVERITY.get(f.get("severity"), "info"),
-           "cue": str(f.get("cue", ""))[:200], "view": f.get("view"), "value": f.get("value"),
-           "confidence": f.get("confidence"), "moments": [_moment_to_wire(m) for m in f.get("moments", ())][:16]}
-    if with_detail:
-        out.update(threshold=f.get("threshold"), unit=f.get("unit"), rep=int(f.get("rep", 0)),
-                   reference_value=f.get("reference_value"))
-    return out
+def fault_to_wire(f: dict, with_detail: bool = False) -> Fault:
+    """``faults.Fault.to_dict()`` -> the wire's ``Fault`` (``SetFault`` with ``with_detail``).
+    Raises ``pydantic.ValidationError`` for a value the contract does not allow."""
+    fields = {"code": f["name"], "severity": SEVERITY.get(f.get("severity"), "info"),
+              "cue": str(f.get("cue", ""))[:200], "view": f.get("view"), "value": f.get("value"),
+              "confidence": f.get("confidence"),
+              "moments": [_moment_to_wire(m) for m in f.get("moments", ())][:16]}
+    if not with_detail:
+        return Fault(**fields)
+    return SetFault(**fields, threshold=f.get("threshold"), unit=f.get("unit"), rep=int(f.get("rep", 0)),
+                    reference_value=f.get("reference_value"))
 
 
-def _rep_to_wire(r: dict) -> dict:
+def _rep_to_wire(r: dict) -> SetRep:
     dev = r.get("deviation") or {}
-    return {
-        "rep": r["rep"], "start_seq": r["start_seq"], "bottom_seq": r["bottom_seq"], "end_seq": r["end_seq"],
-        "start_time_ns": r.get("start_time_ns"), "end_time_ns": r.get("end_time_ns"),
-        "duration_s": r.get("duration_s"), "min_knee_deg": r.get("min_knee_deg"),
-        "min_hip_height": r.get("min_hip_height"), "score": r.get("score"),
-        "reference": r.get("reference"), "criteria": r.get("criteria") or {},
-        "deviation_deg": dev.get("deviation_deg"), "bottom_deviation_deg": dev.get("bottom_deviation_deg"),
-        "faults": [fault_to_wire(f, True) for f in r.get("faults", [])],
-        "view": r.get("view") if r.get("view") in VIEWS else "unknown",
-    }
+    return SetRep(
+        rep=r["rep"], start_seq=r["start_seq"], bottom_seq=r["bottom_seq"], end_seq=r["end_seq"],
+        start_time_ns=r.get("start_time_ns"), end_time_ns=r.get("end_time_ns"),
+        duration_s=r.get("duration_s"), min_knee_deg=r.get("min_knee_deg"),
+        min_hip_height=r.get("min_hip_height"), score=r.get("score"),
+        reference=r.get("reference"), criteria=r.get("criteria") or {},
+        deviation_deg=dev.get("deviation_deg"), bottom_deviation_deg=dev.get("bottom_deviation_deg"),
+        faults=[fault_to_wire(f, True) for f in r.get("faults", [])],
+        view=r.get("view") if r.get("view") in VIEWS else "unknown",
+    )
 
 
 def set_to_wire(tracker: SetTracker, summary: dict, *, status: str, end_reason: str | None,
-                ended_at_ns: int, reference: str | None) -> dict:
-    """The hub's ``SetIn`` body from ``PoseAnalyzer.summary()``. Times are capture times (hub clock, ns);
-    the set starts where its first rep starts."""
+                ended_at_ns: int, reference: str | None) -> SetIn:
+    """The camera's ``SetIn`` from ``PoseAnalyzer.summary()``. Times are capture times (hub clock,
+    ns); the set starts where its first rep starts. Raises ``pydantic.ValidationError`` for a
+    value the contract does not allow."""
     reps = [_rep_to_wire(r) for r in summary["reps_detail"]]
-    started = reps[0]["start_time_ns"] if reps and reps[0]["start_time_ns"] is not None else ended_at_ns
-    return {
-        "set_id": tracker.set_id, "status": status, "end_reason": end_reason,
-        "started_at_ns": int(started), "ended_at_ns": int(max(ended_at_ns, started)),
-        "reference": reference,
-        "view": summary.get("view") if summary.get("view") in VIEWS else "unknown",
-        "reps": len(reps), "mean_score": summary.get("mean_score"),
-        "reps_detail": reps,
-        "faults": [f for r in reps for f in r["faults"]],
-        "gaze": summary.get("gaze"),  # analysis.combined: the set's GazeSetOut, None with gaze off
-    }
+    started = reps[0].start_time_ns if reps and reps[0].start_time_ns is not None else ended_at_ns
+    return SetIn(
+        set_id=tracker.set_id, status=status, end_reason=end_reason,
+        started_at_ns=int(started), ended_at_ns=int(max(ended_at_ns, started)),
+        reference=reference,
+        view=summary.get("view") if summary.get("view") in VIEWS else "unknown",
+        reps=len(reps), mean_score=summary.get("mean_score"),
+        reps_detail=reps,
+        faults=[f for r in reps for f in r.faults],
+        gaze=summary.get("gaze"),  # analysis.combined: the set's GazeSetOut fields, None with gaze off
+    )

@@ -26,34 +26,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import aiohttp
 import cv2
 import numpy as np
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from analysis.heartbeat import send_heartbeats
 from analysis.set_outbox import SetOutbox, SetSpool, default_spool_dir
 from analysis.sets import VIEWS, SetTracker, fault_to_wire, set_to_wire
-from analysis.worker_events import (
-    WORKER_EVENT_TYPES,
-    CameraStaleEvent,
-    FrameEvent,
-    GazeCalibrateEvent,
-    ReferenceEvent,
-    parse_event,
-)
-from formsync.auth import WORKER_TOKEN_ENV, bearer, token_from_env
+from formsync.auth import WORKER_TOKEN_ENV, token_from_env
+from formsync.hub_client import HubClient, HubRejected, HubUnreachable, open_session
 from formsync.retry import reconnect_delays
+from formsync.wire.analysis import AnalysisIn
+from formsync.wire.events import CameraStaleEvent, Event, FrameEvent, GazeCalibrateEvent, ReferenceEvent, parse_event
+from formsync.wire.sets import SetIn
 
 log = logging.getLogger("formsync.worker")
+
+WORKER_EVENT_TYPES = frozenset({"frame", "camera_stale", "reference", "gaze_calibrate"})
+"""The events a worker follows (``formsync.wire.events``)."""
 
 
 class FrameAnalyzer(Protocol):
     """Stateful per-camera analyser. Called from the camera's analysis thread only."""
 
     def analyze(self, image_bgr: np.ndarray, *, seq: int, capture_time_ns: int) -> dict[str, Any]:
-        """Return the result fields of ``server.schemas.AnalysisIn`` except ``processing_ms``,
-        ``skipped_frames``, ``worker_id``, ``seq``, ``capture_time_ns`` and ``source_frame``."""
+        """Return ``AnalysisResult.to_dict()`` (``analysis/session.py``): the worker maps it onto
+        ``formsync.wire.analysis.AnalysisIn`` (``to_wire``)."""
 
     def close(self) -> None: ...
 
@@ -68,8 +66,9 @@ class SetAnalyzer(FrameAnalyzer, Protocol):
 
 
 def to_wire(result: dict[str, Any], rep_scores: list[float]) -> dict[str, Any]:
-    """Map ``AnalysisResult.to_dict()`` onto the hub's ``AnalysisIn`` fields (the worker adds
-    seq, times, skipped frames and its id). ``rep_scores`` collects per-rep scores across calls."""
+    """Map ``AnalysisResult.to_dict()`` onto ``AnalysisIn``'s result fields (the worker adds seq,
+    times, skipped frames and its id). ``rep_scores`` collects per-rep scores across calls.
+    Raises ``pydantic.ValidationError`` for a value the contract does not allow."""
     rep = result.get("rep")
     if rep and rep.get("score") is not None:
         rep_scores.append(float(rep["score"]))
@@ -84,10 +83,10 @@ def to_wire(result: dict[str, Any], rep_scores: list[float]) -> dict[str, Any]:
         "score": result.get("score"),
         "reference_seq": result.get("reference_seq"),
         "reference": result.get("reference"),
-        "rep": {"count": int(result.get("rep_count", 0)), "phase": str(result.get("rep_phase", "unknown"))[:32],
+        "rep": {"count": int(result.get("rep_count", 0)), "phase": result.get("rep_phase", "unknown"),
                 "rep_scores": rep_scores[-100:]},
         "faults": [fault_to_wire(f) for f in result.get("faults", [])][:32],
-        "gaze": result.get("gaze"),  # analysis.combined: already the hub's GazeOut shape
+        "gaze": result.get("gaze"),  # analysis.combined: GazeOut's fields, validated with the result
     }
 
 
@@ -150,7 +149,7 @@ class AnalysisWorker:
         self._bad_event_types: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
         self._senders: list[asyncio.Task] = []
-        self._http: aiohttp.ClientSession | None = None
+        self._hub: HubClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.stuck_threads: list[str] = []
 
@@ -162,15 +161,15 @@ class AnalysisWorker:
         for), and every camera's sets get ``drain_timeout_s`` to reach the hub; closed ones still
         unsent stay in the spool for the next start. Analysis threads that do not finish within
         0.5 s are listed in ``stuck_threads``."""
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10),
-                                         headers=bearer(self.token)) as http:
-            self._http, self._loop = http, asyncio.get_running_loop()
+        async with open_session(self.token, timeout_s=10) as session:
+            hub = HubClient(session, self.hub_url)
+            self._hub, self._loop = hub, asyncio.get_running_loop()
             for item in await asyncio.to_thread(self.spool.load):
                 self._outbox(item.camera_id).put(item.body)
             if self.outboxes:
                 log.info("%d spooled set(s) from %s to send", sum(map(len, self.outboxes.values())),
                          self.spool.folder)
-            follower = asyncio.create_task(self._follow(http), name="follow")
+            follower = asyncio.create_task(self._follow(hub), name="follow")
             await stop.wait()
             follower.cancel()
             for t in list(self._tasks):
@@ -194,7 +193,7 @@ class AnalysisWorker:
             for t in self._senders:
                 t.cancel()
             await asyncio.gather(*self._senders, return_exceptions=True)
-            self._http = None
+            self._hub = None
         for track in self.tracks.values():
             track.executor.submit(self._close_analyzer, track)
             track.executor.shutdown(wait=False)
@@ -216,19 +215,19 @@ class AnalysisWorker:
         """The camera's outbox, its sender task started on first use (event loop only)."""
         outbox = self.outboxes.get(camera_id)
         if outbox is None:
-            outbox = self.outboxes[camera_id] = SetOutbox(camera_id, self.hub_url, self.spool)
-            self._senders.append(asyncio.create_task(outbox.run(self._http), name=f"sets:{camera_id}"))
+            outbox = self.outboxes[camera_id] = SetOutbox(camera_id, self.spool)
+            self._senders.append(asyncio.create_task(outbox.run(self._hub), name=f"sets:{camera_id}"))
         return outbox
 
-    def _queue_sets(self, camera_id: str, bodies: list[dict]) -> None:
-        if self._http is None:  # after the shutdown's last send: closed sets stay spooled
+    def _queue_sets(self, camera_id: str, bodies: list[SetIn]) -> None:
+        if self._hub is None:  # after the shutdown's last send: closed sets stay spooled
             log.warning("[%s] %d set update(s) after the worker stopped sending; closed sets stay spooled",
                         camera_id, len(bodies))
             return
         for body in bodies:
             self._outbox(camera_id).put(body)
 
-    def _hand_over(self, camera_id: str, bodies: list[dict]) -> None:
+    def _hand_over(self, camera_id: str, bodies: list[SetIn]) -> None:
         """From a camera's thread: queue its set bodies on the event loop, in the thread's order
         (``call_soon_threadsafe`` is FIFO), whether or not the task that asked is still waiting."""
         if not bodies:
@@ -249,26 +248,21 @@ class AnalysisWorker:
         if track.analyzer is not None:
             track.analyzer.close()
 
-    async def _follow(self, http: aiohttp.ClientSession) -> None:
+    async def _follow(self, hub: HubClient) -> None:
         """Follow the hub's events until cancelled, whatever fails: reconnect with backoff."""
-        types = ",".join(WORKER_EVENT_TYPES)
-        url = self.hub_url.replace("http", "ws", 1) + "/api/v1/events?types=" + types
         delays = None
         while True:
             try:
-                async with http.ws_connect(url, heartbeat=10) as ws:
-                    await self._sync_reference(http)
+                async with hub.events(WORKER_EVENT_TYPES, heartbeat_s=10) as stream:
+                    await self._sync_reference(hub)
                     log.info("following %s%s", self.hub_url, "" if delays is None else " again")
                     delays = None
                     self.following, self.follow_error = True, None
                     self.connected.set()
-                    async for msg in ws:
-                        if msg.type is aiohttp.WSMsgType.TEXT:
-                            self._handle_event(msg.data, http)
-                        elif msg.type is aiohttp.WSMsgType.ERROR:
-                            raise ws.exception() or aiohttp.ClientError("event stream failed")
-                error = f"the hub closed the event stream ({ws.close_code})"
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                    async for text in stream:
+                        self._handle_event(text, hub)
+                error = f"the hub closed the event stream ({stream.close_code})"
+            except (HubUnreachable, HubRejected, OSError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 if delays is None:
                     log.warning("hub %s unavailable (%s); retrying with backoff", self.hub_url, error)
@@ -281,7 +275,7 @@ class AnalysisWorker:
             delays = delays or reconnect_delays()
             await asyncio.sleep(next(delays))
 
-    def _handle_event(self, text: str, http: aiohttp.ClientSession) -> None:
+    def _handle_event(self, text: str, hub: HubClient) -> None:
         """Parse and act on one event; a malformed one is counted and skipped, and logged the
         first time its type is seen malformed (a hub sending many would flood the log)."""
         try:
@@ -294,14 +288,12 @@ class AnalysisWorker:
                 log.warning("skipping a malformed %r event from the hub (%s): %.300s; further malformed "
                             "%r events are only counted", kind, str(exc).replace("\n", " ")[:300], text, kind)
             return
-        self._on_event(event, http)
+        self._on_event(event, hub)
 
-    async def _sync_reference(self, http: aiohttp.ClientSession) -> None:
+    async def _sync_reference(self, hub: HubClient) -> None:
         if self.load_reference is None:
             return
-        async with http.get(f"{self.hub_url}/api/v1/reference") as resp:
-            if resp.status == 200:
-                self._use_reference((await resp.json()).get("name"))
+        self._use_reference((await hub.reference()).name)
 
     def _use_reference(self, name: str | None) -> None:
         if self.load_reference is None or not name or name == self.reference_name:
@@ -321,7 +313,7 @@ class AnalysisWorker:
             log.warning("[%s] reference %r unusable, keeping the current one: %s",
                         track.camera_id, self.reference_name, exc)
 
-    def _on_event(self, event, http: aiohttp.ClientSession) -> None:
+    def _on_event(self, event: Event, hub: HubClient) -> None:
         if isinstance(event, ReferenceEvent):
             self._use_reference(event.name)
         elif isinstance(event, GazeCalibrateEvent):
@@ -339,7 +331,7 @@ class AnalysisWorker:
             track.events_since_start += 1
             if not track.busy:
                 track.busy = True
-                self._spawn(self._drain(track, http), f"analyse:{cam}")
+                self._spawn(self._drain(track, hub), f"analyse:{cam}")
 
     def _gaze_calibrate(self, event: GazeCalibrateEvent) -> None:
         """Start or reset the camera's gaze calibration on its analysis thread (server/routes/gaze.py)."""
@@ -370,7 +362,7 @@ class AnalysisWorker:
     async def _end_set(self, track: CameraTrack, reason: str) -> None:
         await self._loop.run_in_executor(track.executor, self._end_set_on_thread, track, reason)
 
-    async def _drain(self, track: CameraTrack, http: aiohttp.ClientSession) -> None:
+    async def _drain(self, track: CameraTrack, hub: HubClient) -> None:
         """Analyse the newest frame until no new frame arrived during the last analysis."""
         try:
             while track.events_since_start:
@@ -378,8 +370,8 @@ class AnalysisWorker:
                 track.skipped += track.events_since_start - 1
                 track.events_since_start = 0
                 try:
-                    await self._analyse_latest(track, http)
-                except (aiohttp.ClientError, TimeoutError) as exc:
+                    await self._analyse_latest(track, hub)
+                except HubUnreachable as exc:
                     log.warning("[%s] hub request failed: %s", track.camera_id, exc)
                     return
                 except Exception:
@@ -388,34 +380,37 @@ class AnalysisWorker:
         finally:
             track.busy = False
 
-    async def _analyse_latest(self, track: CameraTrack, http: aiohttp.ClientSession) -> None:
-        async with http.get(f"{self.hub_url}/api/v1/cameras/{track.camera_id}/frame") as resp:
-            if resp.status != 200:
-                return
-            jpeg = await resp.read()
-            seq = int(resp.headers["X-Frame-Seq"])
-            capture_time_ns = int(resp.headers["X-Capture-Time-Ns"])
-            source = resp.headers.get("X-Source-Frame")
-        if seq == track.last_seq:
+    async def _analyse_latest(self, track: CameraTrack, hub: HubClient) -> None:
+        try:
+            frame = await hub.latest_frame(track.camera_id)
+        except HubRejected as exc:  # e.g. a token that may not read frames
+            self._rejected(track, exc)
             return
-        source_frame = int(source) if source is not None else None
+        if frame is None or frame.seq == track.last_seq:
+            return
         loop = asyncio.get_running_loop()
         fields, processing_ms = await loop.run_in_executor(
-            track.executor, self._analyse_on_thread, track, jpeg, seq, capture_time_ns, source_frame)
-        track.last_seq = seq
+            track.executor, self._analyse_on_thread, track, frame.jpeg, frame.seq, frame.capture_time_ns,
+            frame.source_frame)
+        track.last_seq = frame.seq
         track.analysed += 1
-        body = {**fields, "seq": seq, "capture_time_ns": capture_time_ns,
-                "source_frame": source_frame,
-                "processing_ms": round(processing_ms, 3), "skipped_frames": track.skipped,
-                "worker_id": self.worker_id}
-        async with http.post(f"{self.hub_url}/api/v1/cameras/{track.camera_id}/analysis", json=body) as resp:
-            if resp.status == 201:
-                track.latencies_ms.append((await resp.json())["latency_ms"])
-                del track.latencies_ms[:-300]
-            elif resp.status != 409:  # 409: a newer result is already there, nothing lost
-                track.rejected += 1
-                if track.rejected == 1:  # once, not per frame
-                    log.warning("[%s] result rejected: %s %.500s", track.camera_id, resp.status, await resp.text())
+        try:
+            body = AnalysisIn(**fields, seq=frame.seq, capture_time_ns=frame.capture_time_ns,
+                              source_frame=frame.source_frame, processing_ms=round(processing_ms, 3),
+                              skipped_frames=track.skipped, worker_id=self.worker_id)
+            out = await hub.post_analysis(track.camera_id, body)
+        except (ValidationError, HubRejected) as exc:
+            if not (isinstance(exc, HubRejected) and exc.code == "stale_result"):  # a newer one is there
+                self._rejected(track, exc)
+            return
+        track.latencies_ms.append(out.latency_ms)
+        del track.latencies_ms[:-300]
+
+    @staticmethod
+    def _rejected(track: CameraTrack, exc: Exception) -> None:
+        track.rejected += 1
+        if track.rejected == 1:  # once, not per frame
+            log.warning("[%s] result rejected: %.500s", track.camera_id, str(exc).replace("\n", " "))
 
     def _analyse_on_thread(self, track: CameraTrack, jpeg: bytes, seq: int, capture_time_ns: int,
                            source_frame: int | None = None) -> tuple[dict, float]:
@@ -429,7 +424,7 @@ class AnalysisWorker:
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
             raise ValueError(f"frame {seq} does not decode")
-        bodies: list[dict] = []
+        bodies: list[SetIn] = []
         sets = track.sets
         if sets is not None and sets.source_restarted(source_frame):
             bodies += self._close_set(track, "source_restart")
@@ -438,22 +433,29 @@ class AnalysisWorker:
         if sets is not None:
             completed = result.get("rep") is not None
             in_rep = result.get("rep_phase") in ("down", "bottom", "up")
-            if completed:
-                bodies.append(self._set_body(track, "open", None))
+            if completed and (body := self._set_body(track, "open", None)) is not None:
+                bodies.append(body)
             if sets.rest_elapsed(capture_time_ns, int(result.get("rep_count", 0)), in_rep, completed):
                 bodies += self._close_set(track, "rest")
         self._hand_over(track.camera_id, bodies)
         return to_wire(result, track.rep_scores), (time.perf_counter() - started) * 1e3
 
-    def _set_body(self, track: CameraTrack, status: str, reason: str | None) -> dict:
+    def _set_body(self, track: CameraTrack, status: str, reason: str | None) -> SetIn | None:
+        """The camera's set as ``SetIn``; None (logged) when the analysis gave a value the contract
+        does not allow, which the hub would refuse for good."""
         ref = getattr(track.analyzer, "reference", None)
-        return set_to_wire(track.sets, track.analyzer.summary(), status=status, end_reason=reason,
-                           ended_at_ns=track.last_capture_ns, reference=getattr(ref, "name", None))
+        try:
+            return set_to_wire(track.sets, track.analyzer.summary(), status=status, end_reason=reason,
+                               ended_at_ns=track.last_capture_ns, reference=getattr(ref, "name", None))
+        except ValidationError as exc:
+            log.error("[%s] set %s not reported: %.500s", track.camera_id, track.sets.set_id,
+                      str(exc).replace("\n", " "))
+            return None
 
     def _end_set_on_thread(self, track: CameraTrack, reason: str) -> None:
         self._hand_over(track.camera_id, self._close_set(track, reason))
 
-    def _close_set(self, track: CameraTrack, reason: str) -> list[dict]:
+    def _close_set(self, track: CameraTrack, reason: str) -> list[SetIn]:
         """On the camera's thread: end the current set; its closed body if it had reps, spooled
         before it is queued so that a worker killed from here on still sends it at its next start."""
         if track.sets is None or track.analyzer is None:
@@ -465,7 +467,7 @@ class AnalysisWorker:
         if body is None:
             return []
         self.spool.keep(track.camera_id, body)
-        log.info("[%s] set %s closed (%s): %d rep(s)", track.camera_id, body["set_id"], reason, body["reps"])
+        log.info("[%s] set %s closed (%s): %d rep(s)", track.camera_id, body.set_id, reason, body.reps)
         return [body]
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from clients.camera import CameraWorker
 from clients.config import ClientConfig
 from formsync.heartbeat import HeartbeatSender, HeartbeatSource, HeartbeatThread, process_id
+from formsync.wire.monitoring import CameraLink
 
 
 class CameraRates:
@@ -27,7 +28,7 @@ class CameraRates:
         now = self._clock()
         return {"cameras": [self._camera(w, now) for w in self.workers]}
 
-    def _camera(self, w: CameraWorker, now: float) -> dict[str, Any]:
+    def _camera(self, w: CameraWorker, now: float) -> CameraLink:
         s, cid = w.stats, w.config.camera_id
         captured, sent = s.captured, s.sent
         t0, captured0, sent0 = self._last.get(cid, (None, captured, sent))
@@ -40,18 +41,15 @@ class CameraRates:
             latencies = []
         if latencies:
             p50, p95 = (round(float(v), 3) for v in np.percentile(latencies, [50, 95]))
-        return {
-            "camera_id": cid,
-            "capture_fps": round((captured - captured0) / dt, 2) if dt > 0 else 0.0,
-            "sent_fps": round((sent - sent0) / dt, 2) if dt > 0 else 0.0,
-            "captured_total": captured, "sent_total": sent, "dropped_total": s.dropped,
-            "rejected_total": s.rejected, "failed_total": s.failed,
-            "upload_latency_p50_ms": p50, "upload_latency_p95_ms": p95,
-            "clock_offset_ms": _round(s.clock_offset_ms),
-            "clock_uncertainty_ms": _round(s.clock_uncertainty_ms),
-            "hub_up": s.hub_up,
-            "alive": w.is_alive(),
-        }
+        return CameraLink(
+            camera_id=cid,
+            capture_fps=round((captured - captured0) / dt, 2) if dt > 0 else 0.0,
+            sent_fps=round((sent - sent0) / dt, 2) if dt > 0 else 0.0,
+            captured_total=captured, sent_total=sent, dropped_total=s.dropped,
+            rejected_total=s.rejected, failed_total=s.failed,
+            upload_latency_p50_ms=p50, upload_latency_p95_ms=p95,
+            clock_offset_ms=_round(s.clock_offset_ms), clock_uncertainty_ms=_round(s.clock_uncertainty_ms),
+            hub_up=s.hub_up, alive=w.is_alive())
 
 
 def _round(value: float | None) -> float | None:

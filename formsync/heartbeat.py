@@ -2,7 +2,7 @@
 role adds (cameras of a client, per-camera analysis of a worker), to ``POST /api/v1/heartbeats``.
 
 The hub keeps the latest heartbeat per process and marks one that missed 3 intervals as lost
-(docs/api.md). Body (``server.monitoring.schemas.HeartbeatIn``)::
+(docs/api.md). Body: ``formsync.wire.monitoring.HeartbeatIn``, e.g.::
 
     {"process_id": "client:cam-pc:front+side", "role": "client", "interval_s": 2.0,
      "sent_time_ns": ..., "host": {HostCollector fields}, "process": {ProcessCollector fields},
@@ -20,12 +20,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
+from pydantic import ValidationError
 
-from formsync.auth import bearer
 from formsync.host import HostCollector
+from formsync.hub_client import HubClient, HubRejected, HubUnreachable, open_session
 from formsync.loop_wake import wake_loop
 from formsync.process import ProcessCollector
+from formsync.wire.monitoring import HeartbeatIn
 
 log = logging.getLogger("formsync.monitoring.heartbeat")
 
@@ -50,8 +51,9 @@ class HeartbeatSource:
     Args:
         process_id: this process's id at the hub (``process_id()``).
         role: ``client``, ``worker``, ``hub`` or ``dashboard``.
-        build: returns the role's extra fields (``cameras``, ``analysis``); called on the event
-            loop that sends, so it may read loop-owned state; must be quick.
+        build: returns the role's extra fields of ``HeartbeatIn`` (``cameras``, ``analysis``,
+            ``worker``: models or their dicts); called on the event loop that sends, so it may
+            read loop-owned state; must be quick.
         interval_s: seconds between heartbeats (0.1-60).
         host, process: collectors (default: this machine and this process, cached for half an
             interval so each heartbeat carries a fresh sample).
@@ -73,8 +75,9 @@ class HeartbeatSource:
         """Host and process samples (blocking psutil reads: call from a thread)."""
         return {"host": self.host.sample(), "process": self.process.sample()}
 
-    async def body(self) -> dict[str, Any]:
-        """One heartbeat body (``HeartbeatIn``); psutil runs in a worker thread."""
+    async def body(self) -> HeartbeatIn:
+        """One heartbeat; psutil runs in a worker thread. Raises ``pydantic.ValidationError``
+        when a figure is out of its bounds (the hub would refuse it)."""
         extra: dict[str, Any] = {}
         if self.build is not None:
             try:
@@ -82,19 +85,21 @@ class HeartbeatSource:
             except Exception:  # a bug in the role's fields must not stop the host/process beat
                 log.exception("heartbeat fields of %s failed; sending host and process only", self.process_id)
         machine = await asyncio.to_thread(self.machine)
-        return {"process_id": self.process_id, "role": self.role, "interval_s": self.interval_s,
-                "sent_time_ns": time.time_ns(), **machine, **extra}
+        return HeartbeatIn(process_id=self.process_id, role=self.role, interval_s=self.interval_s,
+                           sent_time_ns=time.time_ns(), **machine, **extra)
 
 
 class HeartbeatSender:
     """Posts a source's heartbeats to ``POST {hub_url}/api/v1/heartbeats`` until cancelled.
-    Hub trouble is logged once per outage and retried at the next interval."""
+    Hub trouble is logged once per outage and retried at the next interval.
+
+    ``token``: the process's camera or worker token (formsync/auth.py), for ``serve``'s own
+    session; never logged."""
 
     def __init__(self, source: HeartbeatSource, hub_url: str, token=None) -> None:
         self.source = source
-        self.url = f"{hub_url.rstrip('/')}/api/v1/heartbeats"
-        # The process's camera or worker token (formsync/auth.py); sent per request, never logged.
-        self.headers = bearer(token)
+        self.hub_url = hub_url.rstrip("/")
+        self.token = token
         self.sent = 0
         self.failed = 0
         self.last_error: str | None = None
@@ -107,49 +112,54 @@ class HeartbeatSender:
     def interval_s(self) -> float:
         return self.source.interval_s
 
-    async def send_once(self, session: aiohttp.ClientSession) -> bool:
+    async def send_once(self, hub: HubClient) -> bool:
         """One heartbeat; True when the hub accepted it. Never raises for hub trouble."""
         try:
-            body = await self.source.body()
-            async with session.post(self.url, json=body, headers=self.headers) as resp:
-                text = await resp.text()
-            if resp.status != 201:
-                raise RuntimeError(f"hub answered {resp.status}: {text[:300]}")
-        except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
+            await hub.post_heartbeat(await self.source.body())
+        except (HubUnreachable, HubRejected, ValidationError) as exc:
             self.failed += 1
             error = f"{type(exc).__name__}: {exc}"
             if self.last_error is None:  # once per outage, not every 2 s
-                log.warning("heartbeat to %s failed (%s); still trying every %.1f s",
-                            self.url, error, self.interval_s)
+                log.warning("heartbeat to %s failed (%.300s); still trying every %.1f s",
+                            self.hub_url, error, self.interval_s)
             self.last_error = error
             return False
         if self.last_error is not None:
-            log.info("heartbeats to %s flowing again", self.url)
+            log.info("heartbeats to %s flowing again", self.hub_url)
         self.last_error = None
         self.sent += 1
         return True
 
-    async def goodbye(self, session: aiohttp.ClientSession, timeout_s: float = 1.0) -> bool:
+    async def goodbye(self, hub: HubClient, timeout_s: float = 1.0) -> bool:
         """Tell the hub this process stops on purpose (``DELETE /api/v1/heartbeats/{id}``), so a
         deliberate stop is not reported as lost. Best effort; True when the hub forgot it."""
         try:
-            async with session.delete(f"{self.url}/{self.process_id}", headers=self.headers,
-                                      timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
-                return resp.status == 204
-        except (aiohttp.ClientError, TimeoutError):
+            return await hub.forget_process(self.process_id, timeout_s=timeout_s)
+        except (HubUnreachable, HubRejected):
             return False
 
-    async def run(self, session: aiohttp.ClientSession) -> None:
+    async def run(self, hub: HubClient) -> None:
         """Send at once, then every ``interval_s`` (measured start to start) until cancelled."""
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
-            await self.send_once(session)
+            await self.send_once(hub)
             await asyncio.sleep(max(0.0, started + self.interval_s - loop.time()))
+
+    async def serve(self, timeout_s: float = 5.0, goodbye: bool = True) -> None:
+        """``run`` on a session of its own (each request bounded by ``timeout_s``) until cancelled;
+        then, with ``goodbye``, tell the hub the stop is deliberate."""
+        async with open_session(self.token, timeout_s) as session:
+            hub = HubClient(session, self.hub_url)
+            try:
+                await self.run(hub)
+            finally:
+                if goodbye:
+                    await self.goodbye(hub)
 
 
 class HeartbeatThread(threading.Thread):
-    """Runs a ``HeartbeatSender`` on its own thread, event loop and aiohttp session, for programs
+    """Runs a ``HeartbeatSender`` on its own thread, event loop and session, for programs
     that are not asyncio themselves (the camera client). Thread named ``heartbeat:<process_id>``.
 
     ``stop()`` ends it within a moment: the pending request is cancelled and, with ``goodbye``,
@@ -184,10 +194,7 @@ class HeartbeatThread(threading.Thread):
         self._wake = asyncio.Event()
         if self._stop_event.is_set():
             return
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as session:
-            beats = asyncio.create_task(self.sender.run(session), name="heartbeat")
-            await self._wake.wait()
-            beats.cancel()
-            await asyncio.gather(beats, return_exceptions=True)
-            if self.goodbye:
-                await self.sender.goodbye(session)
+        beats = asyncio.create_task(self.sender.serve(self.timeout_s, self.goodbye), name="heartbeat")
+        await self._wake.wait()
+        beats.cancel()
+        await asyncio.gather(beats, return_exceptions=True)

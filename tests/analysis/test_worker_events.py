@@ -8,14 +8,14 @@ import asyncio
 import logging
 import threading
 
-import aiohttp
 import httpx
 import pytest
 
 from analysis.heartbeat import AnalysisRates
 from analysis.worker import AnalysisWorker
-from analysis.worker_events import FrameEvent, GazeCalibrateEvent, ReferenceEvent, parse_event
 from formsync.heartbeat import HeartbeatSender, HeartbeatSource, process_id
+from formsync.hub_client import HubClient, open_session
+from formsync.wire.events import FrameEvent, GazeCalibrateEvent, ReferenceEvent, UnknownEventType, parse_event
 from tests.analysis.test_worker_scheduling import run_worker
 from tests.streamlit_app.conftest import post_frame
 from tests.support import RunningHub, wait_until
@@ -46,10 +46,15 @@ def publish(hub: RunningHub, event: dict) -> None:
     assert done.wait(5)
 
 
+FRAME = '{"type": "frame", "camera_id": "side", "seq": 3, "capture_time_ns": 10, "hub_receive_time_ns": 11'
+
+
 @pytest.mark.parametrize("text", [
     "not json", "[]", '{"camera_id": "side"}', '{"type": "frame"}', '{"type": "frame", "camera_id": 5}',
-    '{"type": "frame", "camera_id": "../etc"}', '{"type": "reference", "name": ""}',
-    '{"type": "gaze_calibrate", "camera_id": "side", "action": "explode"}', '{"type": "sync_set"}',
+    FRAME.replace('"side"', '"../etc"') + "}", FRAME.replace('"seq": 3', '"seq": -3') + "}",
+    '{"type": "reference", "name": ""}',
+    '{"type": "gaze_calibrate", "camera_id": "side", "action": "explode", "request_id": "r", '
+    '"requested_at_ns": 1}', '{"type": "sync_set"}',
 ])
 def test_malformed_events_are_refused_whole(text):
     with pytest.raises(ValueError):
@@ -57,12 +62,15 @@ def test_malformed_events_are_refused_whole(text):
 
 
 def test_well_formed_events_parse_and_keep_unknown_fields_out():
-    assert parse_event('{"type": "frame", "camera_id": "side", "seq": 3, "new": 1}') == \
-        FrameEvent(type="frame", camera_id="side")
+    assert parse_event(FRAME + ', "new": 1}') == FrameEvent(camera_id="side", seq=3, capture_time_ns=10,
+                                                            hub_receive_time_ns=11)
     assert parse_event('{"type": "reference", "name": "deep"}').name == "deep"
-    cal = parse_event('{"type": "gaze_calibrate", "camera_id": "side", "duration_s": 2, "request_id": "r"}')
+    cal = parse_event('{"type": "gaze_calibrate", "camera_id": "side", "action": "start", "duration_s": 2, '
+                      '"request_id": "r", "requested_at_ns": 1}')
     assert isinstance(cal, GazeCalibrateEvent) and cal.action == "start" and cal.duration_s == 2.0
     assert isinstance(parse_event(b'{"type": "reference", "name": "x"}'), ReferenceEvent)
+    with pytest.raises(UnknownEventType):
+        parse_event('{"type": "replay_started", "camera_id": "side"}')
 
 
 def test_malformed_events_are_skipped_and_counted_and_analysis_goes_on(hub, clip_jpegs, tmp_path, caplog):
@@ -82,8 +90,8 @@ def test_malformed_events_are_skipped_and_counted_and_analysis_goes_on(hub, clip
         assert wait_until(lambda: made["side"].seqs == [0, 1]), made["side"].seqs
         assert worker.bad_events == 4 and worker.following
         status = AnalysisRates(worker)()["worker"]
-        assert status["bad_events_total"] == 4 and status["following"]
-        assert status["follower_restarts_total"] == 0
+        assert status.bad_events_total == 4 and status.following
+        assert status.follower_restarts_total == 0
     finally:
         stop.set()
         thread.join(10)
@@ -114,14 +122,14 @@ def test_the_follower_restarts_after_any_failure_and_says_so_meanwhile(hub, clip
     try:
         assert wait_until(lambda: len(failures) >= 2, 10)  # retried, not dead
         status = AnalysisRates(worker)()["worker"]
-        assert status["following"] is False and "KeyError" in status["follow_error"]
-        assert status["follower_restarts_total"] >= 2
+        assert status.following is False and "KeyError" in status.follow_error
+        assert status.follower_restarts_total >= 2
         gate.set()
         assert wait_until(worker.connected.is_set, 15)
         post_frame(hub.url, "side", 0, clip_jpegs[0])
         assert wait_until(lambda: "side" in made and made["side"].seqs == [0])
         status = AnalysisRates(worker)()["worker"]
-        assert status["following"] is True and status["follow_error"] is None
+        assert status.following is True and status.follow_error is None
     finally:
         stop.set()
         thread.join(10)
@@ -135,8 +143,8 @@ def test_the_hub_shows_a_worker_that_cannot_follow_it(hub, tmp_path):
 
     async def beat_once() -> bool:
         source = HeartbeatSource(process_id("worker", "hb"), "worker", build=AnalysisRates(worker))
-        async with aiohttp.ClientSession() as session:
-            return await HeartbeatSender(source, hub.url).send_once(session)
+        async with open_session() as session:
+            return await HeartbeatSender(source, hub.url).send_once(HubClient(session, hub.url))
 
     assert asyncio.run(beat_once())
     procs = httpx.get(hub.url + "/api/v1/heartbeats").json()["processes"]

@@ -14,7 +14,7 @@ from formsync.heartbeat import HeartbeatSource
 def heartbeat_body(process_id: str = "client:test-pc:front", role: str = "client", interval_s: float = 2.0,
                    **fields) -> dict:
     """A heartbeat as a real sender builds it (live psutil samples of this machine and process)."""
-    body = asyncio.run(HeartbeatSource(process_id, role, interval_s=interval_s).body())
+    body = asyncio.run(HeartbeatSource(process_id, role, interval_s=interval_s).body()).model_dump(mode="json")
     return {**body, **fields}
 
 

@@ -38,7 +38,7 @@ def test_the_latest_heartbeat_of_each_process_is_listed_with_the_hubs_own(hub):
 def test_invalid_heartbeats_get_422_naming_the_field(hub):
     cases = {
         "host.cpu_percent": heartbeat_body(host={**heartbeat_body()["host"], "cpu_percent": 150}),
-        "process_id": heartbeat_body(process_id="client/../x"),
+        "process_id": {**heartbeat_body(), "process_id": "client/../x"},
         "interval_s": {**heartbeat_body(), "interval_s": 0},
         "cameras.0.sent_fps": heartbeat_body(cameras=[camera_link(sent_fps=-1)]),
         "body.surprise": {**heartbeat_body(), "surprise": 1},
