@@ -230,68 +230,63 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 class HttpSender:
-    """POST one frame per request on the session's keep-alive connection, the way
-    ``clients.transport.HttpTransport`` does."""
+    """POST one frame per request on the session's keep-alive connection, through the hub client
+    as ``clients.transport.HttpTransport`` does."""
 
-    def __init__(self, session, url: str) -> None:
-        self.session, self.url = session, url
+    def __init__(self, hub, camera_id: str) -> None:
+        self.hub, self.camera_id = hub, camera_id
 
     async def send(self, jpeg: bytes, seq: int, source_frame: int) -> str | None:
         """None when the hub stored the frame (201), else what went wrong."""
-        headers = {
-            "Content-Type": "image/jpeg",
-            "X-Capture-Time-Ns": str(time.time_ns()),
-            "X-Frame-Seq": str(seq),
-            "X-Source-Frame": str(source_frame),
-        }
-        async with self.session.post(self.url, data=jpeg, headers=headers) as resp:
-            body = await resp.read()
-        return None if resp.status == 201 else f"HTTP {resp.status}: {body[:120]!r}"
+        from formsync.hub_client import HubRejected
+
+        try:
+            await self.hub.upload_frame(self.camera_id, jpeg, seq=seq, capture_time_ns=time.time_ns(),
+                                        source_frame=source_frame)
+        except HubRejected as exc:
+            return f"HTTP {exc.status}: {exc.code}"
+        return None
 
     async def close(self) -> None:
         pass  # the session owns the connection
 
 
 class WsSender:
-    """One WebSocket per camera, one frame in flight, the layout of docs/api.md (as
-    ``clients.transport.WsTransport``): 4-byte big-endian header length, JSON header, JPEG."""
+    """One WebSocket per camera, one frame in flight, the layout of docs/api.md, through the hub
+    client's ``FrameStream`` as ``clients.transport.WsTransport`` does."""
 
-    def __init__(self, session, url: str) -> None:
-        self.session, self.url, self.ws = session, url, None
+    def __init__(self, hub, camera_id: str) -> None:
+        self.hub, self.camera_id, self.stream = hub, camera_id, None
 
     async def send(self, jpeg: bytes, seq: int, source_frame: int) -> str | None:
-        import aiohttp
+        from formsync.hub_client import HubRejected
+        from formsync.wire.frames import StreamHeader
 
-        if self.ws is None or self.ws.closed:
-            self.ws = await self.session.ws_connect(self.url, heartbeat=10.0)
-        header = json.dumps({"seq": seq, "capture_time_ns": time.time_ns(),
-                             "source_frame": source_frame}).encode()
-        await self.ws.send_bytes(len(header).to_bytes(4, "big") + header + jpeg)
-        msg = await self.ws.receive(timeout=SEND_TIMEOUT_S)
-        if msg.type is not aiohttp.WSMsgType.TEXT:
-            await self.close()
-            return f"stream closed ({msg.type.name})"
-        ack = json.loads(msg.data)
-        return None if ack.get("ok") else f"rejected: {msg.data[:120]}"
+        if self.stream is None or self.stream.closed:
+            self.stream = await self.hub.open_stream(self.camera_id, SEND_TIMEOUT_S)
+        try:
+            await self.stream.send_frame(StreamHeader(seq=seq, capture_time_ns=time.time_ns(),
+                                                      source_frame=source_frame), jpeg)
+        except HubRejected as exc:
+            return f"rejected: {exc}"
+        return None
 
     async def close(self) -> None:
-        if self.ws is not None:
-            ws, self.ws = self.ws, None
-            await ws.close()
+        if self.stream is not None:
+            stream, self.stream = self.stream, None
+            await stream.close()
 
 
 async def async_camera(index: int, spec: LoadSpec, sched: Schedule, window: Window) -> CameraRecord:
     """One HTTP or WS camera until its next due time passes the window's end."""
-    import aiohttp
+    from formsync.hub_client import HubClient, HubUnreachable, open_session
 
     rec = CameraRecord()
     name = f"cam-{index:03d}"
-    timeout = aiohttp.ClientTimeout(total=SEND_TIMEOUT_S)
     # One session per camera, like the real client (one keep-alive connection each).
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        base = f"{spec.target}/api/v1/cameras/{name}"
-        sender = (HttpSender(session, f"{base}/frames") if spec.transport == "http"
-                  else WsSender(session, f"{base.replace('http', 'ws', 1)}/stream"))
+    async with open_session(timeout_s=SEND_TIMEOUT_S) as session:
+        hub = HubClient(session, spec.target)
+        sender = HttpSender(hub, name) if spec.transport == "http" else WsSender(hub, name)
         k = 0
         try:
             while sched.due(k) < window.end:
@@ -300,8 +295,8 @@ async def async_camera(index: int, spec: LoadSpec, sched: Schedule, window: Wind
                 started = time.monotonic()
                 try:
                     error = await sender.send(spec.jpegs[src], k, src)
-                except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-                    error = f"{type(exc).__name__}: {exc}"
+                except HubUnreachable as exc:
+                    error = str(exc)
                     await sender.close()  # a WS reconnects on the next send
                 done = time.monotonic()
                 if started in window:

@@ -1,4 +1,4 @@
-"""One camera: a thread with its own asyncio loop and aiohttp session that uploads the newest
+"""One camera: a thread with its own asyncio loop and hub client session that uploads the newest
 captured frame, fed by a capture thread."""
 
 from __future__ import annotations
@@ -9,14 +9,12 @@ import threading
 import time
 from collections.abc import Callable
 
-import aiohttp
-
 from clients.capture import CapturedFrame, CaptureLoop
 from clients.clock import ClockSync
 from clients.config import CameraConfig, ClientConfig
 from clients.stats import CameraStats
-from clients.transport import FrameRejected, HubUnavailable, NetDelay, Stamp, make_transport
-from formsync.auth import bearer
+from clients.transport import NetDelay, Stamp, make_transport
+from formsync.hub_client import HubClient, HubRejected, HubUnreachable, open_session
 from formsync.loop_wake import wake_loop
 from formsync.retry import reconnect_delays
 
@@ -132,13 +130,12 @@ class CameraWorker(threading.Thread):
                 pass
 
         capture_thread = threading.Thread(target=run_capture, name=f"capture:{self.config.camera_id}", daemon=True)
-        timeout = aiohttp.ClientTimeout(total=self.client.upload_timeout_s)
 
         def fps() -> float | None:
             return getattr(capture, "fps", None) or self.config.fps
 
-        async with aiohttp.ClientSession(timeout=timeout, headers=bearer(self.client.token)) as session:
-            transport = make_transport(self.client.transport, session, self.hub_url, self.config.camera_id,
+        async with open_session(self.client.token, self.client.upload_timeout_s) as session:
+            transport = make_transport(self.client.transport, HubClient(session, self.hub_url), self.config.camera_id,
                                        self.client.upload_timeout_s, NetDelay(self.client.net_delay_ms), fps)
             capture_thread.start()
             tasks = [
@@ -174,7 +171,7 @@ class CameraWorker(threading.Thread):
                 if self.clock.estimate is None:
                     await self.sync_clock(transport)
                 await transport.send(frame, self.stamp(frame))
-            except HubUnavailable as exc:
+            except HubUnreachable as exc:
                 self.stats.failed += 1
                 if self.stats.hub_up is not False:
                     self.log.warning("hub %s unavailable (%s); retrying with backoff", self.hub_url, exc)
@@ -184,7 +181,7 @@ class CameraWorker(threading.Thread):
                 # newest is sent, never a backlog.
                 await asyncio.sleep(next(delays))
                 continue
-            except FrameRejected as exc:
+            except HubRejected as exc:
                 self.stats.rejected += 1
                 if exc.status not in (401, 403, 429):
                     self.log.warning("frame %d rejected: %s", frame.seq, exc)
@@ -213,7 +210,8 @@ class CameraWorker(threading.Thread):
         return Stamp(int(round(frame.capture_time_ns + offset)), int(round(offset)), int(round(est.uncertainty_ns)))
 
     async def sync_clock(self, transport) -> None:
-        """One burst of NTP exchanges; raises HubUnavailable when the hub does not answer."""
+        """One burst of NTP exchanges; raises HubUnreachable when the hub does not answer (or
+        HubRejected when it refuses this client)."""
         samples = [await transport.time_sample(self.clock.clock_ns) for _ in range(self.client.time_burst)]
         first = self.clock.estimate is None
         est = self.clock.update(samples)
@@ -231,7 +229,7 @@ class CameraWorker(threading.Thread):
             try:
                 await self.sync_clock(transport)
                 delays = None
-            except (HubUnavailable, FrameRejected):  # the upload loop reports which
+            except (HubUnreachable, HubRejected):  # the upload loop reports which
                 delays = delays or reconnect_delays()
                 await asyncio.sleep(next(delays))
                 continue
@@ -245,7 +243,7 @@ class CameraWorker(threading.Thread):
             try:
                 await transport.send(frame, self.stamp(frame))
                 self.stats.sent += 1
-            except (HubUnavailable, FrameRejected) as exc:
+            except (HubUnreachable, HubRejected) as exc:
                 self.log.warning("last frame not sent: %s", exc)
 
     async def _status(self) -> None:

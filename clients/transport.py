@@ -1,18 +1,19 @@
-"""Uploading frames to the hub: HTTP POST per frame (keep-alive) or one WebSocket per camera."""
+"""Uploading frames to the hub: HTTP POST per frame (keep-alive) or one WebSocket per camera, both
+through the hub client (``formsync.hub_client``), whose ``HubUnreachable`` (retry with backoff)
+and ``HubRejected`` (this frame was refused) they raise."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import aiohttp
-
 from clients.capture import CapturedFrame
 from clients.clock import TimeSample
+from formsync.hub_client import FrameStream, HubClient, HubUnreachable
+from formsync.wire.frames import StreamHeader
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,34 +38,15 @@ class NetDelay:
             await asyncio.sleep(self.rng.uniform(0, self.max_s))
 
 
-class HubUnavailable(ConnectionError):
-    """The hub could not be reached or failed (5xx, dropped socket): retry with backoff."""
-
-
-class FrameRejected(Exception):
-    """The hub refused this frame (4xx); the next frame may well be accepted."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status, self.code = status, code
-
-
 class Transport(Protocol):
     async def send(self, frame: CapturedFrame, stamp: Stamp) -> None:
-        """Deliver one frame; raises HubUnavailable or FrameRejected."""
+        """Deliver one frame; raises HubUnreachable or HubRejected."""
 
     async def time_sample(self, clock_ns: Callable[[], int]) -> TimeSample:
-        """One NTP-style exchange with the hub; raises HubUnavailable."""
+        """One NTP-style exchange with the hub; raises HubUnreachable or HubRejected (e.g. 401:
+        a missing or refused token)."""
 
     async def close(self) -> None: ...
-
-
-def _error_of(status: int, body: str) -> FrameRejected:
-    try:
-        err = json.loads(body)["error"]
-        return FrameRejected(status, err.get("code", "?"), err.get("message", ""))
-    except (ValueError, KeyError, TypeError):
-        return FrameRejected(status, f"http_{status}", body[:200])
 
 
 FpsGetter = Callable[[], "float | None"]
@@ -80,55 +62,25 @@ class HttpTransport:
     """``POST /api/v1/cameras/{id}/frames``, one request in flight, on the session's pooled
     keep-alive connection."""
 
-    def __init__(self, session: aiohttp.ClientSession, hub_url: str, camera_id: str,
-                 delay: NetDelay | None = None, fps: FpsGetter = _no_fps) -> None:
-        self.session = session
+    def __init__(self, hub: HubClient, camera_id: str, delay: NetDelay | None = None,
+                 fps: FpsGetter = _no_fps) -> None:
+        self.hub = hub
+        self.camera_id = camera_id
         self.fps = fps
-        self.url = f"{hub_url.rstrip('/')}/api/v1/cameras/{camera_id}/frames"
-        self.time_url = f"{hub_url.rstrip('/')}/api/v1/time"
         self.delay = delay or NetDelay()
 
     async def time_sample(self, clock_ns: Callable[[], int]) -> TimeSample:
-        try:
-            t0 = clock_ns()
-            await self.delay()
-            async with self.session.get(self.time_url) as resp:
-                if resp.status != 200:
-                    text = await resp.text()
-                    if resp.status < 500:
-                        raise _error_of(resp.status, text)  # e.g. 401: a missing or refused token
-                    raise HubUnavailable(f"time exchange: hub answered {resp.status}")
-                body = await resp.json()
-            await self.delay()
-            t3 = clock_ns()
-            return TimeSample(t0, int(body["receive_time_ns"]), int(body["send_time_ns"]), t3)
-        except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
-            raise HubUnavailable(f"time exchange failed: {type(exc).__name__}: {exc}") from exc
+        t0 = clock_ns()
+        await self.delay()
+        out = await self.hub.hub_time()
+        await self.delay()
+        return TimeSample(t0, out.receive_time_ns, out.send_time_ns, clock_ns())
 
     async def send(self, frame: CapturedFrame, stamp: Stamp) -> None:
-        headers = {
-            "Content-Type": "image/jpeg",
-            "X-Capture-Time-Ns": str(stamp.capture_time_ns),
-            "X-Frame-Seq": str(frame.seq),
-        }
-        if frame.source_frame is not None:
-            headers["X-Source-Frame"] = str(frame.source_frame)
-        if stamp.clock_offset_ns is not None:
-            headers["X-Clock-Offset-Ns"] = str(stamp.clock_offset_ns)
-            headers["X-Clock-Uncertainty-Ns"] = str(stamp.clock_uncertainty_ns)
-        fps = self.fps()
-        if fps:
-            headers["X-Camera-Fps"] = f"{fps:.3f}"
         await self.delay()
-        try:
-            async with self.session.post(self.url, data=frame.jpeg, headers=headers) as resp:
-                body = await resp.text()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise HubUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        if resp.status >= 500:
-            raise HubUnavailable(f"hub answered {resp.status}")
-        if resp.status != 201:
-            raise _error_of(resp.status, body)
+        await self.hub.upload_frame(self.camera_id, frame.jpeg, seq=frame.seq, capture_time_ns=stamp.capture_time_ns,
+                                    source_frame=frame.source_frame, clock_offset_ns=stamp.clock_offset_ns,
+                                    clock_uncertainty_ns=stamp.clock_uncertainty_ns, fps=self.fps())
 
     async def close(self) -> None:
         pass
@@ -136,75 +88,61 @@ class HttpTransport:
 
 class WsTransport:
     """One WebSocket to ``/api/v1/cameras/{id}/stream``; waits for the hub's ack of each frame,
-    so at most one frame is ever in flight (no backlog in socket buffers)."""
+    so at most one frame is ever in flight (no backlog in socket buffers). A socket that fails is
+    closed and the next call opens another."""
 
-    def __init__(self, session: aiohttp.ClientSession, hub_url: str, camera_id: str, timeout_s: float = 5.0,
-                 delay: NetDelay | None = None, fps: FpsGetter = _no_fps) -> None:
-        self.session = session
+    def __init__(self, hub: HubClient, camera_id: str, timeout_s: float = 5.0, delay: NetDelay | None = None,
+                 fps: FpsGetter = _no_fps) -> None:
+        self.hub = hub
+        self.camera_id = camera_id
         self.fps = fps
-        self.url = f"{hub_url.rstrip('/').replace('http', 'ws', 1)}/api/v1/cameras/{camera_id}/stream"
         self.timeout_s = timeout_s
         self.delay = delay or NetDelay()
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._stream: FrameStream | None = None
         # One request/reply at a time on the socket: frames and time exchanges must not interleave.
         self._lock = asyncio.Lock()
 
-    async def _socket(self) -> aiohttp.ClientWebSocketResponse:
-        if self._ws is None or self._ws.closed:
-            self._ws = await self.session.ws_connect(self.url, heartbeat=10.0, autoping=True)
-        return self._ws
+    async def _socket(self) -> FrameStream:
+        if self._stream is None or self._stream.closed:
+            self._stream = await self.hub.open_stream(self.camera_id, self.timeout_s)
+        return self._stream
 
     async def time_sample(self, clock_ns: Callable[[], int]) -> TimeSample:
         async with self._lock:
             try:
-                ws = await self._socket()
+                stream = await self._socket()
                 t0 = clock_ns()
                 await self.delay()
-                await ws.send_str(json.dumps({"type": "time", "t0": t0}))
-                msg = await ws.receive(timeout=self.timeout_s)
+                reply = await stream.time_exchange(t0)
                 await self.delay()
-                t3 = clock_ns()
-                reply = json.loads(msg.data) if msg.type is aiohttp.WSMsgType.TEXT else {}
-                return TimeSample(t0, int(reply["t1"]), int(reply["t2"]), t3)
-            except (aiohttp.ClientError, TimeoutError, ConnectionError, KeyError, ValueError) as exc:
+                return TimeSample(t0, reply.t1, reply.t2, clock_ns())
+            except HubUnreachable:
                 await self.close()
-                raise HubUnavailable(f"time exchange failed: {type(exc).__name__}: {exc}") from exc
+                raise
 
     async def send(self, frame: CapturedFrame, stamp: Stamp) -> None:
-        header = json.dumps({"seq": frame.seq, "capture_time_ns": stamp.capture_time_ns,
-                             "source_frame": frame.source_frame, "clock_offset_ns": stamp.clock_offset_ns,
-                             "clock_uncertainty_ns": stamp.clock_uncertainty_ns,
-                             "fps": round(self.fps(), 3) if self.fps() else None}).encode()
+        fps = self.fps()
+        header = StreamHeader(seq=frame.seq, capture_time_ns=stamp.capture_time_ns, source_frame=frame.source_frame,
+                              clock_offset_ns=stamp.clock_offset_ns, clock_uncertainty_ns=stamp.clock_uncertainty_ns,
+                              fps=round(fps, 3) if fps else None)
         await self.delay()
         async with self._lock:
-            await self._send_locked(frame, header)
-
-    async def _send_locked(self, frame: CapturedFrame, header: bytes) -> None:
-        try:
-            ws = await self._socket()
-            await ws.send_bytes(len(header).to_bytes(4, "big") + header + frame.jpeg)
-            msg = await ws.receive(timeout=self.timeout_s)
-        except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-            await self.close()
-            raise HubUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        if msg.type is not aiohttp.WSMsgType.TEXT:
-            await self.close()
-            raise HubUnavailable(f"stream closed ({msg.type.name})")
-        ack = json.loads(msg.data)
-        if not ack.get("ok"):
-            err = ack.get("error", {})
-            raise FrameRejected(ack.get("status", 422), err.get("code", "?"), err.get("message", ""))
+            try:
+                await (await self._socket()).send_frame(header, frame.jpeg)
+            except HubUnreachable:
+                await self.close()
+                raise
 
     async def close(self) -> None:
-        if self._ws is not None:
-            ws, self._ws = self._ws, None
-            await ws.close()
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            await stream.close()
 
 
-def make_transport(kind: str, session: aiohttp.ClientSession, hub_url: str, camera_id: str,
-                   timeout_s: float, delay: NetDelay | None = None, fps: FpsGetter = _no_fps) -> Transport:
+def make_transport(kind: str, hub: HubClient, camera_id: str, timeout_s: float, delay: NetDelay | None = None,
+                   fps: FpsGetter = _no_fps) -> Transport:
     if kind == "http":
-        return HttpTransport(session, hub_url, camera_id, delay, fps)
+        return HttpTransport(hub, camera_id, delay, fps)
     if kind == "ws":
-        return WsTransport(session, hub_url, camera_id, timeout_s, delay, fps)
+        return WsTransport(hub, camera_id, timeout_s, delay, fps)
     raise ValueError(f"unknown transport {kind!r} (http or ws)")
