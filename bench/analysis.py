@@ -27,10 +27,10 @@ import sys
 import time
 from pathlib import Path
 
-import aiohttp
 import numpy as np
 import psutil
 
+from formsync.hub_client import HubClient, HubUnreachable, open_session
 from tests.support import DATA_DIR, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,16 +46,16 @@ def start(cmd: list[str], log: Path) -> subprocess.Popen:
 
 
 async def wait_for(url: str, timeout_s: float = 30) -> None:
+    """Until the hub at ``url`` answers ``/healthz``."""
     deadline = time.monotonic() + timeout_s
-    async with aiohttp.ClientSession() as http:
+    async with open_session(timeout_s=2) as session:
+        hub = HubClient(session, url)
         while time.monotonic() < deadline:
             try:
-                async with http.get(url) as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
+                await hub.health()
+                return
+            except HubUnreachable:
+                await asyncio.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout_s} s")
 
 
@@ -65,39 +65,35 @@ async def collect(hub: str, cameras: list[str], warmup_s: float, seconds: float,
     result and ``warmup_s`` more); ``on_window_start()`` is called as the window opens."""
     events: dict[str, list[dict]] = {c: [] for c in cameras}
     seen: set[str] = set()
-    async with aiohttp.ClientSession() as http:
-        async with http.ws_connect(hub.replace("http", "ws", 1) + "/api/v1/events?types=analysis") as ws:
-            deadline = time.monotonic() + 120
+    async with open_session(timeout_s=10) as session, \
+            HubClient(session, hub).events(frozenset({"analysis"})) as stream:
+        messages = aiter(stream)
+        try:
             # Warm-up: models load, the default reference may be built first.
-            while not seen >= set(cameras) and (left := deadline - time.monotonic()) > 0:
-                try:
-                    msg = await ws.receive(timeout=left)
-                except TimeoutError:
-                    break
-                seen.add(json.loads(msg.data)["camera_id"])
-            if not seen >= set(cameras):
-                raise RuntimeError(f"no analysis for {sorted(set(cameras) - seen)} within 120 s")
-            end_warmup = time.monotonic() + warmup_s
-            async for _ in ws:
-                if time.monotonic() >= end_warmup:
-                    break
-            on_window_start()
-            end = time.monotonic() + seconds
-            while (left := end - time.monotonic()) > 0:
-                try:
-                    msg = await ws.receive(timeout=left)
-                except TimeoutError:
-                    break
-                event = json.loads(msg.data)
-                event["t"] = time.monotonic()
-                events.setdefault(event["camera_id"], []).append(event)
+            async with asyncio.timeout(120):
+                while not seen >= set(cameras):
+                    seen.add(json.loads(await anext(messages))["camera_id"])
+        except TimeoutError:
+            raise RuntimeError(f"no analysis for {sorted(set(cameras) - seen)} within 120 s") from None
+        end_warmup = time.monotonic() + warmup_s
+        while time.monotonic() < end_warmup:
+            await anext(messages)
+        on_window_start()
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    event = json.loads(await anext(messages))
+                    event["t"] = time.monotonic()
+                    events.setdefault(event["camera_id"], []).append(event)
+        except TimeoutError:
+            pass  # the window is over
     return events
 
 
 async def skipped(hub: str, camera: str) -> int:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{hub}/api/v1/cameras/{camera}/analysis") as r:
-            return (await r.json())["skipped_frames"] if r.status == 200 else 0
+    async with open_session(timeout_s=10) as session:
+        result = await HubClient(session, hub).analysis(camera)
+        return result.skipped_frames if result is not None else 0
 
 
 def prime_cpu(procs: dict[str, psutil.Process]) -> None:
@@ -130,7 +126,7 @@ def main() -> int:
     procs: dict[str, subprocess.Popen] = {}
     try:
         procs["hub"] = start(["fastapi_server.py", "--port", str(port), "--log-level", "warning"], logs / "hub.log")
-        asyncio.run(wait_for(hub + "/healthz"))
+        asyncio.run(wait_for(hub))
         procs["worker"] = start(["-m", "analysis.worker", "--hub", hub, "--status-interval", "3600",
                                  *shlex.split(args.worker_args)], logs / "worker.log")
         sources = [a for k, cam in enumerate(cams) for a in ("--camera", f"{cam}={DATA_DIR / clips[k]}")]

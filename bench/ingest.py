@@ -233,8 +233,8 @@ class HttpSender:
     """POST one frame per request on the session's keep-alive connection, through the hub client
     as ``clients.transport.HttpTransport`` does."""
 
-    def __init__(self, hub, camera_id: str) -> None:
-        self.hub, self.camera_id = hub, camera_id
+    def __init__(self, hub, camera_id: str, fps: float | None = None) -> None:
+        self.hub, self.camera_id, self.fps = hub, camera_id, fps
 
     async def send(self, jpeg: bytes, seq: int, source_frame: int) -> str | None:
         """None when the hub stored the frame (201), else what went wrong."""
@@ -242,7 +242,7 @@ class HttpSender:
 
         try:
             await self.hub.upload_frame(self.camera_id, jpeg, seq=seq, capture_time_ns=time.time_ns(),
-                                        source_frame=source_frame)
+                                        source_frame=source_frame, fps=self.fps)
         except HubRejected as exc:
             return f"HTTP {exc.status}: {exc.code}"
         return None
@@ -255,8 +255,8 @@ class WsSender:
     """One WebSocket per camera, one frame in flight, the layout of docs/api.md, through the hub
     client's ``FrameStream`` as ``clients.transport.WsTransport`` does."""
 
-    def __init__(self, hub, camera_id: str) -> None:
-        self.hub, self.camera_id, self.stream = hub, camera_id, None
+    def __init__(self, hub, camera_id: str, fps: float | None = None) -> None:
+        self.hub, self.camera_id, self.fps, self.stream = hub, camera_id, fps, None
 
     async def send(self, jpeg: bytes, seq: int, source_frame: int) -> str | None:
         from formsync.hub_client import HubRejected
@@ -266,7 +266,7 @@ class WsSender:
             self.stream = await self.hub.open_stream(self.camera_id, SEND_TIMEOUT_S)
         try:
             await self.stream.send_frame(StreamHeader(seq=seq, capture_time_ns=time.time_ns(),
-                                                      source_frame=source_frame), jpeg)
+                                                      source_frame=source_frame, fps=self.fps), jpeg)
         except HubRejected as exc:
             return f"rejected: {exc}"
         return None

@@ -44,7 +44,7 @@ LIST_READ_PERIOD_S = 0.25
 
 
 def closed_set(ended_ns: int) -> dict:
-    """A minimal closed set as the worker sends it (``server.schemas.SetIn``)."""
+    """A minimal closed set as the worker sends it (``formsync.wire.sets.SetIn``)."""
     return {"set_id": uuid.uuid4().hex, "status": "closed", "end_reason": "rest",
             "started_at_ns": ended_ns - 5 * 10**9, "ended_at_ns": ended_ns, "reference": None,
             "view": "side", "reps": 1, "mean_score": 80.0,

@@ -78,15 +78,12 @@ class Interval:
 
 
 async def camera(index: int, spec: SoakSpec, sched: Schedule, end: float, box: list[Interval]) -> None:
-    import aiohttp
+    from formsync.hub_client import HubClient, HubUnreachable, open_session
 
     name = f"soak-{index:03d}"
-    headers = {"Authorization": f"Bearer {spec.token}", "X-Camera-Fps": f"{spec.fps:g}"}
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SEND_TIMEOUT_S),
-                                     headers=headers) as session:
-        base = f"{spec.target}/api/v1/cameras/{name}"
-        sender = (HttpSender(session, f"{base}/frames") if spec.transport == "http"
-                  else WsSender(session, f"{base.replace('http', 'ws', 1)}/stream"))
+    async with open_session(spec.token, SEND_TIMEOUT_S) as session:
+        hub = HubClient(session, spec.target)
+        sender = (HttpSender(hub, name, spec.fps) if spec.transport == "http" else WsSender(hub, name, spec.fps))
         k = 0
         try:
             while sched.due(k) < end:
@@ -95,8 +92,8 @@ async def camera(index: int, spec: SoakSpec, sched: Schedule, end: float, box: l
                 started = time.monotonic()
                 try:
                     error = await sender.send(spec.jpegs[src], k, src)
-                except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-                    error = f"{type(exc).__name__}: {exc}"
+                except HubUnreachable as exc:
+                    error = str(exc)
                     await sender.close()
                 done = time.monotonic()
                 now = box[0]  # the current interval (swapped by the reporter)

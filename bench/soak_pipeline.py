@@ -36,10 +36,10 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import psutil
 
 from bench.ingest import free_port, stop_process, wait_healthy
+from formsync.hub_client import HubRejected, HubUnreachable, call_hub
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,11 +101,10 @@ def rss_mb(proc: subprocess.Popen) -> float | None:
 def worker_counts(hub_url: str) -> dict[str, int]:
     """Frames analysed so far per camera, from the worker's heartbeat at the hub."""
     try:
-        procs = httpx.get(hub_url + "/api/v1/heartbeats", timeout=5).json()["processes"]
-    except (httpx.HTTPError, ValueError, KeyError):
+        beats = call_hub(hub_url, lambda hub: hub.heartbeats(), timeout_s=5)
+    except (HubUnreachable, HubRejected):
         return {}
-    return {a["camera_id"]: a["analysed_total"]
-            for p in procs if p["role"] == "worker" for a in p["analysis"]}
+    return {a.camera_id: a.analysed_total for p in beats.processes if p.role == "worker" for a in p.analysis}
 
 
 def sets_saved(db: Path) -> int | None:

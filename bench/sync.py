@@ -27,9 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-import aiohttp
 import numpy as np
 
+from formsync.hub_client import HubClient, HubUnreachable, open_session
 from tests.support import DATA_DIR, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,13 +43,13 @@ def start(cmd: list[str]) -> subprocess.Popen:
 
 async def wait_hub(url: str, timeout_s: float = 20) -> None:
     deadline = time.monotonic() + timeout_s
-    async with aiohttp.ClientSession() as http:
+    async with open_session(timeout_s=2) as session:
+        hub = HubClient(session, url)
         while time.monotonic() < deadline:
             try:
-                async with http.get(url + "/healthz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
+                await hub.health()
+                return
+            except HubUnreachable:
                 await asyncio.sleep(0.2)
     raise RuntimeError("hub did not start")
 
@@ -58,23 +58,22 @@ async def collect(url: str, cameras: list[str], seconds: float) -> tuple[list[di
     """Sync sets (from ``sync_set`` events) and naive sets (latest frame of each camera at each
     ``frame`` event), over ``seconds``; then each camera's reported clock offset."""
     sets, naive, latest = [], [], {}
-    ws_url = url.replace("http", "ws", 1) + "/api/v1/events?types=frame,sync_set"
-    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url, max_msg_size=0) as ws:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
+    async with open_session(timeout_s=10) as session:
+        hub = HubClient(session, url)
+        async with hub.events(frozenset({"frame", "sync_set"})) as stream:
             try:
-                msg = await ws.receive(timeout=left)
+                async with asyncio.timeout(seconds):
+                    async for text in stream:
+                        event = json.loads(text)
+                        if event["type"] == "sync_set" and {f["camera_id"] for f in event["frames"]} == set(cameras):
+                            sets.append(event)
+                        elif event["type"] == "frame":
+                            latest[event["camera_id"]] = event
+                            if len(latest) == len(cameras):
+                                naive.append({"frames": list(latest.values())})
             except TimeoutError:
-                break
-            event = json.loads(msg.data)
-            if event["type"] == "sync_set" and {f["camera_id"] for f in event["frames"]} == set(cameras):
-                sets.append(event)
-            elif event["type"] == "frame":
-                latest[event["camera_id"]] = event
-                if len(latest) == len(cameras):
-                    naive.append({"frames": list(latest.values())})
-        async with http.get(url + "/api/v1/cameras") as r:
-            status = {c["camera_id"]: c for c in (await r.json())["cameras"]}
+                pass  # the window is over
+        status = {c.camera_id: c.model_dump() for c in await hub.cameras()}
     return sets, naive, status
 
 
