@@ -107,7 +107,7 @@ def from_analysis_summary(summary: dict, camera_id: str = "offline", set_id: str
         ended_at_ns=int(max(ends, default=0)),
         reference=summary.get("reference"),
     )
-    return SetSummary.model_validate({**wire, "camera_id": camera_id})
+    return SetSummary.model_validate({**wire.model_dump(), "camera_id": camera_id})
 
 
 def load_summary(data: dict) -> SetSummary:
