@@ -6,8 +6,9 @@ measured value, threshold, the view it was judged from with a confidence, the mo
 where the per-frame measure was beyond the threshold (so the coach can point at them), and, when a
 reference of the same view is at hand, the reference's value at matched knee flexion.
 
-Each check declares the views it can be trusted in (``views``: view -> confidence). A view it does
-not list is skipped, so the multi-camera fusion takes each check from a camera that sees it.
+Each check declares the views it can be trusted in (``views``: view -> confidence, from
+``analysis.check_views``). A view it does not list is skipped, so the multi-camera fusion takes
+each check from a camera that sees it.
 "Low" confidence marks a measure that rests on MediaPipe's learnt depth (world z) in that view.
 
 Checks and thresholds. The measures are defined in ``measures``; every threshold was picked by
@@ -89,12 +90,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from analysis.check_views import CHECK_VIEWS, HIGH
 from analysis.features import FrameFeatures
 from analysis.measures import RepSeries, rep_series
-from analysis.view import FRONT, OBLIQUE, SIDE
+from analysis.view import FRONT, OBLIQUE
 
 MINOR, MAJOR = "minor", "major"
-HIGH, LOW = "high", "low"
 FRONTAL_MIN_FACING = 0.50
 """Knee tracking is read from left-right separations in the image, so it needs the camera square
 to the athlete: the rep's upright width ratio (``measures.RepSeries.facing``) at least 0.50, not
@@ -294,17 +295,17 @@ class FaultCheck:
 
 
 CHECKS: tuple[FaultCheck, ...] = (
-    FaultCheck("depth_not_reached", {SIDE: HIGH, OBLIQUE: HIGH, FRONT: LOW}, 83.0, 106.0, True, "deg",
+    FaultCheck("depth_not_reached", CHECK_VIEWS["depth_not_reached"], 83.0, 106.0, True, "deg",
                "Sit deeper: bring your hips down to knee height.", _deepest_knee),
-    FaultCheck("knees_caving", {FRONT: HIGH}, 1.12, 0.99, False, "ratio",
+    FaultCheck("knees_caving", CHECK_VIEWS["knees_caving"], 1.12, 0.99, False, "ratio",
                "Push your knees out over your toes.", _deep_relative_to_baseline("knee_shoulder_ratio"),
                FRONTAL_MIN_FACING),
-    FaultCheck("forward_lean", {SIDE: HIGH, OBLIQUE: HIGH, FRONT: LOW}, 47.0, 55.0, True, "deg",
+    FaultCheck("forward_lean", CHECK_VIEWS["forward_lean"], 47.0, 55.0, True, "deg",
                "Keep your chest up: sit the hips down, not back.", _deep("trunk_lean")),
-    FaultCheck("heels_rising", {SIDE: HIGH, OBLIQUE: LOW, FRONT: LOW}, 3.7, 7.6, True, "% leg",
+    FaultCheck("heels_rising", CHECK_VIEWS["heels_rising"], 3.7, 7.6, True, "% leg",
                "Keep your heels down: weight through mid-foot.", _deep("heel_rise"),
                by_view={OBLIQUE: (2.4, 4.6), FRONT: (5.1, 9.1)}),
-    FaultCheck("asymmetry", {FRONT: HIGH}, 0.45, 0.90, True, "ratio",
+    FaultCheck("asymmetry", CHECK_VIEWS["asymmetry"], 0.45, 0.90, True, "ratio",
                "Even out: keep your hips centred over your feet.", _deep_over_baseline("hip_shift")),
 )
 """All checks, in the order they are reported."""

@@ -1,7 +1,7 @@
 """Multi-camera fault fusion: one verdict per check, from the camera whose view suits it.
 
 Each camera's worker runs only the checks its view supports, each with a confidence
-(``faults.CHECKS[*].views``: knee tracking and weight shift need a front view; depth and trunk lean
+(``check_views.CHECK_VIEWS``: knee tracking and weight shift need a front view; depth and trunk lean
 are trusted from the side or at an angle and read with low confidence from the front; heel rise is
 trusted from the side). When several cameras film the same rep, their reps are matched by time,
 and the fused rep takes each check from a camera that could run it, from the cameras that run it
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from analysis.faults import CHECKS
+from analysis.check_views import CHECK_VIEWS as _VIEWS
 from formsync.synchronizer import ApproximateTimeSync
 
 MAX_MIDPOINT_SPREAD_NS = 750_000_000
@@ -30,8 +30,8 @@ MAX_MIDPOINT_SPREAD_NS = 750_000_000
 jitter (start/end detected a few frames apart) plus clock offset error (a few ms, bench/sync.py),
 far below this; the neighbouring rep's midpoint is at least a whole rep away."""
 
-CHECK_VIEWS: dict[str, frozenset[str]] = {c.name: frozenset(c.views) for c in CHECKS}
-CHECK_CONFIDENCE: dict[str, dict[str, str]] = {c.name: dict(c.views) for c in CHECKS}
+CHECK_VIEWS: dict[str, frozenset[str]] = {name: frozenset(views) for name, views in _VIEWS.items()}
+CHECK_CONFIDENCE: dict[str, dict[str, str]] = {name: dict(views) for name, views in _VIEWS.items()}
 _ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
