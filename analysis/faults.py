@@ -32,9 +32,9 @@ thresholds per view (``FaultCheck.by_view``), each picked by the same rule on th
         feet spread as they travel forward; knees caving in spread less, or come together.
         Screen: knee separation in the frontal plane (Noyes et al. 2005, ``measures``). Run only
         with the camera square to the athlete (``FRONTAL_MIN_FACING``).
-        Why this measure. The knee-to-shoulder ratio at depth alone (the previous measure: minor
-        < 1.11) missed the test split's caving rep (fitai_incorrect_3: knees 1.50 x the shoulders
-        inside a stance 1.35 x the shoulders), which sent us to the stance-relative measures of
+        Why this measure. The knee-to-shoulder ratio at depth alone (minor < 1.11 on dev) misses
+        the test split's caving rep (fitai_incorrect_3: knees 1.50 x the shoulders inside a stance
+        1.35 x the shoulders), which led to the stance-relative measures of
         valgus screening. Each was compared on every front-view dev rep, as the dev split alone can
         say which generalises to cameras off square: at a facing gate of 0.40 (50 clean reps),
         clean reps reading at least as bad as the caving rep, and the ROC AUC: knee-to-shoulder
@@ -66,7 +66,7 @@ thresholds per view (``FaultCheck.by_view``), each picked by the same rule on th
         frames; a hold at the bottom adds deep frames, which a heel kept down keeps near 0.
         Standard: NASM overhead-squat assessment, "feet: heels rise".
         Why this measure. The foot's pitch over its pitch in the first 0.2 s of the rep (the
-        previous measure: minor > 11 deg) fired on the test split's oblique clips filmed nearly
+        threshold on dev: minor > 11 deg) fires on the test split's oblique clips filmed nearly
         square, where the trunk folds over the thighs (precision 0.36). On dev, per view, the
         pitch overlapped in front views (4 reps inside the overlap); it is
         foreshortened as the foot turns towards the camera, and its baseline was no baseline (the

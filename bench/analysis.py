@@ -9,8 +9,8 @@ Pose, one thread per camera) follows the hub. Over ``--seconds`` after a warm-up
 - work mean: the worker's own time per frame (decode, pose, gaze, scoring), ms: what gaze adds;
 - CPU % of the worker, the hub and the clients (psutil, 100 % = one core), and the machine's.
 
-Targets (issue 3): each camera analysed at >= 15 fps, p95 latency <= 150 ms, on this 2-core
-machine. Gaze (issue 7) is compared with ``--worker-args=--no-gaze`` when the worker has it.
+Targets: each camera analysed at >= 15 fps, p95 latency <= 150 ms, on this 2-core
+machine. Gaze is compared with ``--worker-args=--no-gaze`` when the worker has it.
 
     .venv/bin/python -m bench.analysis                  # 2 cameras, 30 s
     .venv/bin/python -m bench.analysis --cameras 1 --seconds 20

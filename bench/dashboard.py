@@ -6,7 +6,7 @@ ports, opens each page named on the command line in headless Debian Chromium, an
 
 - "running" share: the share of 100 ms samples in which Streamlit's status widget showed that a
   script run was in progress. A page whose live fragments cannot finish between two refreshes
-  shows it all the time and never looks loaded (the CI failure fixed in session 3);
+  shows it all the time and never looks loaded (what made the e2e tests time out on the Coach page);
 - Streamlit CPU %: the Streamlit process over the same time (psutil, 100 % = one core).
 
     .venv/bin/python -m bench.dashboard                    # Live, Monitor and Coach, 30 s each

@@ -2,7 +2,7 @@
 # Longer fuzzing of the hub than tests/reliability/test_fuzz.py: schemathesis's CLI against the
 # hub's OpenAPI schema, every operation, valid and invalid data (--mode all), all phases
 # (examples, coverage, fuzzing, stateful), first with a token holding every role, then without one.
-# The only check is the issue's: no 5xx answer (not_a_server_error). The hub runs with
+# The one check: no 5xx answer (not_a_server_error). The hub runs with
 # authentication on, on a free loopback port, from this checkout.
 #
 #   sh bench/fuzz.sh              # 200 examples per operation (~3 min on 2 shared cores)

@@ -8,7 +8,7 @@ on the shared machine hits both alike):
     pose+gaze   ``CombinedAnalyzer.analyze`` (the same, then ``GazeAnalyzer`` cropped by the pose),
                 the worker's default.
 Printed per clip and overall: ms/frame p50 and p95 of each, the gaze step alone, and the overhead
-two ways (issue 7 asks for at most +30 %):
+two ways (target: at most +30 %):
     a/b       mean pose+gaze / mean pose - 1, across the two analysers;
     in-call   the median over frames of gaze time / pose time within the same ``CombinedAnalyzer``
               call: both parts of one frame see the same machine load, so it is the steadier figure

@@ -14,7 +14,7 @@ its busy timeout off the event loop, answers ``persisted: false``, and writes th
 
 Prints per phase: uploads, refused (any answer but 201), upload latency p50/p99/max (send start to
 the 201, ms), the slowest live-set read, and the PUT's answer time and ``persisted``.
-Target (the issue's): while locked, upload p99 under 20 ms and no frame refused.
+Target: while locked, upload p99 under 20 ms and no frame refused.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ the hub's answer, ms) and the hub process's RSS. At the end: totals, the overall
 growth from the end of the first minute to the end (the first minute is warm-up: allocator
 arenas, prometheus series, rings filling).
 
-Targets (the issue's): zero errors; RSS growth under 10 % after the first minute.
+Targets: zero errors; RSS growth under 10 % after the first minute.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ MediaPipe's and the allocator's first buffers, rings and caches filling) to the 
 end of minute 5: the worker keeps each camera's last 1800 analysed frames for rep scoring
 (``analysis.session.DEFAULT_HISTORY``, ~4 kB each), which at ~10 analysed frames/s per camera
 fills in about 3 minutes, so growth until then is that window filling, not a leak.
-Target (the issue's): growth under 5 % for every process over 30 minutes.
+Target: growth under 5 % for every process over 30 minutes.
 """
 
 from __future__ import annotations

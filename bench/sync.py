@@ -9,7 +9,7 @@ together. Printed per run:
 - the share of synchronised sets whose frames share a source frame index, and p50/p95 spread;
 - the same figures for naive pairing (the latest frame of each camera at each frame arrival).
 
-Targets (issue 4): offset error <= 2 ms on loopback; >= 99 % of sets correctly paired at 30 fps;
+Targets: offset error <= 2 ms on loopback; >= 99 % of sets correctly paired at 30 fps;
 p95 spread <= 16.7 ms (half a frame period).
 
     .venv/bin/python -m bench.sync                  # 2 then 4 clients, with and without delay

@@ -12,7 +12,7 @@ from clients.heartbeat import start_heartbeat
 
 log = logging.getLogger("formsync.client")
 
-# The brief's promise: every camera thread is gone within 2 s of SIGINT/SIGTERM.
+# What the client promises: every camera thread is gone within 2 s of SIGINT/SIGTERM.
 STOP_TIMEOUT_S = 2.0
 
 

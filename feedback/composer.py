@@ -2,7 +2,7 @@
 
 It needs no model and no network, so it is the default provider and the fallback when an LLM fails.
 Every sentence taken from the knowledge base carries the citation of the chunk it came from, and it
-only ever cites chunks it was given. The structure follows the coaching order of the issue:
+only ever cites chunks it was given. The structure follows a coach's order:
 what went well, the main fault (what was measured), why it happens, one cue, one drill.
 
 What it reads from the chunks (the knowledge documents are written to this layout, see rag_data/):

@@ -6,7 +6,7 @@ does; latency per retrieval (query embedding + vector search), p50/p95 in ms.
 Offline feedback: the whole chain (query, retrieval, composer) on the example sets in
 ``rag_data/eval/sets/``, p50/p95 in ms. With an LLM configured (``FORMSYNC_FEEDBACK_PROVIDER``),
 also the time from request to the first answer token, after one warm-up request so a model's
-load time is excluded. Targets (issue 6): hit@3 >= 0.9, offline feedback < 300 ms, first token < 2 s.
+load time is excluded. Targets: hit@3 >= 0.9, offline feedback < 300 ms, first token < 2 s.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ FAULTS: dict[str, FaultInfo] = {
         "sideways shift of the hips over the feet",
     ),
 }
-FAULTS["knee_valgus"] = FAULTS["knees_caving"]  # the name the issue and some coaches use
+FAULTS["knee_valgus"] = FAULTS["knees_caving"]  # the name in the literature, which some coaches use
 
 JOINTS: dict[str, tuple[str, str]] = {
     "knee": ("knee bend", "knee bend and squat depth compared with the reference squat"),

@@ -67,7 +67,7 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
     app.state.metrics = HubMetrics()
     install_monitoring(app)
     install_error_handlers(app)
-    install_security(app, settings)  # tokens, CORS (issue 8)
+    install_security(app, settings)  # tokens, CORS
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     app.include_router(api_router)

@@ -1,4 +1,4 @@
-"""The hub's access and input-limit settings (issue 8), mixed into ``HubSettings``.
+"""The hub's access and input-limit settings, mixed into ``HubSettings``.
 
 Environment: ``FORMSYNC_HUB_CAMERA_TOKENS``, ``..._VIEWER_TOKENS``, ``..._WORKER_TOKENS`` (comma-
 separated or a JSON list), ``..._CORS_ORIGINS``, ``..._UPLOAD_RATE_FACTOR``, ``..._DEFAULT_CAMERA_FPS``,

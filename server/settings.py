@@ -45,7 +45,7 @@ class HubSettings(SecuritySettings, BaseSettings):
         "var/formsync.db",
         description="Embedded SQLite database (set summaries, alert log); created with its folder on start.",
     )
-    # -- monitoring (issue 5; rules and their defaults: server/monitoring/alert_rules.py) --
+    # -- monitoring (rules and their defaults: server/monitoring/alert_rules.py) --
     heartbeat_interval_s: float = Field(
         2.0, ge=0.1, le=60, description="Period of the hub's own heartbeat (its host and process stats), s.")
     heartbeat_lost_after: int = Field(

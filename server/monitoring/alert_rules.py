@@ -1,6 +1,6 @@
 """The default alert rules and how operators change them.
 
-Thresholds are the ones the operators asked for (issue 5: CPU > 80 %, memory > 85 %, processing
+Thresholds are the ones the operators asked for (CPU > 80 %, memory > 85 %, processing
 latency > 500 ms, error rate > 5 %, event queue > 100, camera stale, disk free < 10 %, a client or
 worker lost). Hold times and clear thresholds (hysteresis) are ours: long enough that a single busy
 second or one slow frame does not page anyone, and each clear threshold a few units inside the

@@ -24,7 +24,7 @@ class HubMetrics:
             "formsync_sync_dropped_frames_total", "Frames the live synchroniser dropped, by reason.",
             ["reason"], registry=self.registry,
         )
-        # -- ingest, serving, analysis, HTTP (monitoring, issue 5); live gauges read from the hub's
+        # -- ingest, serving, analysis, HTTP (monitoring); live gauges read from the hub's
         # state at scrape time are in metrics_collector.py.
         self.frames_received = Counter(
             "formsync_frames_received_total", "Frames accepted into the store, per camera.", ["camera"],

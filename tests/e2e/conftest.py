@@ -23,7 +23,7 @@ import pytest
 from tests.support import ROOT, SQUAT_DIR, free_port, wait_until
 
 CHROMIUM = Path(os.environ.get("FORMSYNC_E2E_CHROMIUM", "/usr/bin/chromium"))
-# The flags: no sandbox (containers, root), no GPU, and nothing that talks to the internet.
+# The flags: no sandbox (containers, root), no GPU, and nothing that talks to the internet.
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update"]
 OUTPUT_DIR = ROOT / "test-output" / "e2e"

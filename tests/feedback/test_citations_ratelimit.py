@@ -55,7 +55,7 @@ def test_length_limit():
     assert check_length("   ", 2000) == "The question is empty."
 
 
-def test_defaults_follow_the_issue(monkeypatch):
+def test_defaults_match_the_documented_limits(monkeypatch):
     for var in (
         "PROVIDER",
         "TIMEOUT_S",

@@ -23,7 +23,7 @@ def test_every_document_has_title_topics_and_public_references(docs):
     assert len({d.doc_id for d in docs}) == len(docs)
 
 
-def test_the_issue_topics_are_covered(docs):
+def test_the_coaching_topics_are_covered(docs):
     ids = {d.doc_id for d in docs}
     assert {
         "setup-and-stance",
