@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from formsync.ids import CameraIdField
-from formsync.wire.base import I64_MAX, Count, Ms, Seq, SignedMs, TimeNs, Wire
+from formsync.wire.base import I64_MAX, Count, Seq, SignedMs, TimeNs, Wire
 from formsync.wire.errors import ErrorDetail
 
 # HTTP headers of a frame, on an upload (camera -> hub) and on a JPEG answer (hub -> reader).
@@ -60,8 +60,9 @@ class CameraOut(Wire):
 
     camera_id: CameraIdField
     online: bool = Field(description="False once no frame arrived for `stale_after_s` (default 2 s).")
-    fps: float = Field(ge=0, le=10_000, description="Capture rate estimated from the ring's capture times, "
-                                                    "frames/s.")
+    # Up to one frame per ns of capture time: the hub estimates what cameras stamp, it does not vouch.
+    fps: float = Field(ge=0, le=1e12, description="Capture rate estimated from the ring's capture times, "
+                                                  "frames/s.")
     seq: Seq = Field(description="Sequence number of the newest frame.")
     last_capture_time_ns: TimeNs = Field(description="Capture time of the newest frame, ns.")
     age_ms: SignedMs = Field(description="Hub time when listed minus the newest capture time, ms "
@@ -72,7 +73,8 @@ class CameraOut(Wire):
     gaps: Count = Field(description="Frames missing by sequence number.")
     clock_offset_ms: SignedMs | None = Field(None, description="Hub minus camera clock (camera's estimate), "
                                                                "ms; null when the camera sent none.")
-    clock_uncertainty_ms: Ms | None = Field(None, description="Bound on the offset's error, ms.")
+    clock_uncertainty_ms: float | None = Field(None, ge=0, le=1e13,
+                                               description="Bound on the offset's error (as declared), ms.")
 
 
 class CamerasOut(Wire):

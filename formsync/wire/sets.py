@@ -10,7 +10,7 @@ from pydantic import Field
 
 from formsync.ids import CameraIdField
 from formsync.wire.analysis import Fault, View
-from formsync.wire.base import Measure, Score, Seq, TimeNs, Wire
+from formsync.wire.base import Count, Measure, Score, Seq, TimeNs, Wire
 from formsync.wire.gaze import GazeSetOut
 
 SET_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -80,8 +80,7 @@ class SetPutOut(SetOut):
 
 class SetList(Wire):
     sets: list[SetOut] = Field(max_length=500, description="Closed sets, newest first.")
-    unsaved: int = Field(ge=0, le=1_000_000, description="Closed sets held in memory because the database "
-                                                         "refused them.")
+    unsaved: Count = Field(description="Closed sets held in memory because the database refused them.")
     persist_error: str | None = Field(
         None, max_length=2000, description="Why the database refused them (e.g. disk full, locked); null when "
                                           "all are saved.")

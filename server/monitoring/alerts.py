@@ -65,9 +65,9 @@ class Rule(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9_]{1,48}$", description="Rule id, e.g. `cpu_high`.")
     metric: str = Field(description="One of `METRICS`.")
     op: Literal[">", "<"] = Field(description="Fires when value op threshold.")
-    threshold: float = Field(allow_inf_nan=False)
+    threshold: float = Field(ge=-1e15, le=1e15, allow_inf_nan=False, description="In the metric's unit.")
     clear_threshold: float | None = Field(
-        None, allow_inf_nan=False,
+        None, ge=-1e15, le=1e15, allow_inf_nan=False,
         description="Clears once the value is back on this side (<= for `>`, >= for `<`); "
                     "None: the threshold.")
     level: Level
