@@ -89,6 +89,19 @@ def _load(source: Path) -> ClipPoses:
     return ClipPoses(float(arr["fps"]), poses)
 
 
+def cached(path: str | Path, max_width: int | None) -> ClipPoses | None:
+    """The cached poses of ``path``, or None when the cache has none for this clip, MediaPipe
+    version and width. Raises FileNotFoundError for a missing clip."""
+    path = Path(path)
+    target = cache_dir() / f"{cache_key(path, max_width)}.npz"
+    return _load(target) if target.exists() else None
+
+
+def store(path: str | Path, max_width: int | None, poses: ClipPoses) -> None:
+    """Cache ``poses`` (one per frame of ``path``, estimated at ``max_width``)."""
+    _save(poses, cache_dir() / f"{cache_key(Path(path), max_width)}.npz")
+
+
 def clip_poses(path: str | Path, max_width: int | None, use_cache: bool = True) -> ClipPoses:
     """Poses of every frame of ``path``, from the cache when it holds them, else extracted (and
     cached when ``use_cache``). Raises FileNotFoundError / ValueError for an unreadable video."""
@@ -97,9 +110,8 @@ def clip_poses(path: str | Path, max_width: int | None, use_cache: bool = True) 
         raise FileNotFoundError(path)
     if not use_cache:
         return extract(path, max_width)
-    target = cache_dir() / f"{cache_key(path, max_width)}.npz"
-    if target.exists():
-        return _load(target)
-    poses = extract(path, max_width)
-    _save(poses, target)
+    poses = cached(path, max_width)
+    if poses is None:
+        poses = extract(path, max_width)
+        store(path, max_width, poses)
     return poses

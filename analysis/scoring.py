@@ -163,7 +163,9 @@ class RepScore:
     similarity 0..100 to the reference rep; criteria: {check name: 0..1}; deviation_deg /
     bottom_deviation_deg: {feature: mean |user - ref| in degrees}; signed_bottom_deg: user - ref at
     the bottom (negative knee = deeper than the reference); dtw_distance in degrees; path_length >=
-    max(len(user), len(ref)); reference: the reference's name; reference_rep: its 1-based rep."""
+    max(len(user), len(ref)); reference: the reference's name; reference_hash: its content hash
+    (SHA-256 of its per-frame data, hex; None for one held only in memory); reference_rep: its
+    1-based rep."""
 
     score: float
     deviation_deg: dict[str, float]
@@ -175,6 +177,7 @@ class RepScore:
     similarity: float = float("nan")
     criteria: dict[str, float] = field(default_factory=dict)
     reference: str | None = None
+    reference_hash: str | None = None
 
     def with_form(self, criteria: dict[str, float], reference: str | None = None) -> RepScore:
         """This similarity combined with the rep's form criteria (``rep_score``)."""
@@ -187,6 +190,7 @@ class RepScore:
             "similarity": None if not np.isfinite(self.similarity) else round(self.similarity, 1),
             "criteria": {k: round(v, 3) for k, v in self.criteria.items()},
             "reference": self.reference,
+            "reference_hash": self.reference_hash,
             "deviation_deg": {k: round(v, 1) for k, v in self.deviation_deg.items()},
             "bottom_deviation_deg": {k: round(v, 1) for k, v in self.bottom_deviation_deg.items()},
             "signed_bottom_deg": {k: round(v, 1) for k, v in self.signed_bottom_deg.items()},

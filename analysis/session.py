@@ -2,7 +2,7 @@
 
 ``PoseAnalyzer`` is what the live analysis worker and the offline CLI both drive::
 
-    analyzer = PoseAnalyzer("cam-side", reference=ReferenceLibrary().reference_set())
+    analyzer = PoseAnalyzer("cam-side", reference=ReferenceLibrary().reference_set())  # or the hub's
     result = analyzer.process(frame_bgr, capture_time_ns, seq)   # pose + everything below
     result.to_dict()                                             # JSON-ready
 
@@ -73,6 +73,7 @@ class RepReport:
             "min_hip_height": _r(self.rep.min_hip_height, 3),
             "score": None if self.score is None else _r(self.score.score, 1),
             "reference": None if self.score is None else self.score.reference,
+            "reference_hash": None if self.score is None else self.score.reference_hash,
             "criteria": {k: _r(v, 3) for k, v in self.criteria.items()},
             "deviation": None if self.score is None else self.score.to_dict(),
             "faults": [f.to_dict() for f in self.faults],
@@ -88,7 +89,9 @@ class AnalysisResult:
     or None when no person was found. angles: {name: degrees} (``angles.ANGLE_NAMES``). score: 0..100
     similarity of this frame to the phase-matched reference frame (None without reference or pose);
     reference_seq: that reference frame's seq (the frame a coach shows beside the user);
-    reference: the name of that reference (a camera is scored against the reference of its view).
+    reference: the name of that reference (a camera is scored against the reference of its view);
+    reference_hash: its content hash (SHA-256 of its per-frame data), so a result tells which
+    version of a reference rebuilt under the same name it was scored against.
     rep_count / rep_phase: the rep state machine. rep: the rep completed on this frame, if any,
     with its faults. processing_ms: wall time of this call (pose + analysis).
     """
@@ -110,6 +113,7 @@ class AnalysisResult:
     faults: list[Fault] = field(default_factory=list)
     reference_seq: int | None = None
     reference: str | None = None
+    reference_hash: str | None = None
 
     @property
     def pose_found(self) -> bool:
@@ -137,6 +141,7 @@ class AnalysisResult:
             "faults": [f.to_dict() for f in self.faults],
             "reference_seq": self.reference_seq,
             "reference": self.reference,
+            "reference_hash": self.reference_hash,
         }
 
 
@@ -207,13 +212,13 @@ class PoseAnalyzer:
         view = self.views.update(ff.image_xy)
         done = self.counter.update(seq, ff.hip_height, ff.knee, capture_time_ns, ff.legs_visible)
         report = self._finish_rep(done, view) if done is not None else None
-        score, ref_seq, ref_name = self._frame_score(ff, view)
+        score, ref_seq, reference = self._frame_score(ff, view)
         return AnalysisResult(
             self.camera_id, seq, capture_time_ns, (time.perf_counter() - t0) * 1e3,
             pose.landmarks, pose.world_landmarks, pose.image_size,
             dict(zip(ANGLE_NAMES, ff.angles.tolist())), view, score, self.counter.count,
             self.counter.phase.value, ff.hip_height, report, [] if report is None else report.faults, ref_seq,
-            ref_name,
+            None if reference is None else reference.name, None if reference is None else reference.content_hash,
         )
 
     @property
@@ -227,13 +232,14 @@ class PoseAnalyzer:
         ref = self.references.for_view(view)
         return ref if ref.reps else None
 
-    def _frame_score(self, ff: FrameFeatures, view: str | None) -> tuple[float | None, int | None, str | None]:
+    def _frame_score(self, ff: FrameFeatures, view: str | None
+                     ) -> tuple[float | None, int | None, Reference | None]:
         reference = self._reference_for(view)
         if reference is None:
             return None, None, None
         ref = reference.phase_match(ff.hip_height, self.counter.phase)
         s = frame_similarity(ff.norm, ref.norm, ff.visibility, ref.visibility, ff.features, ref.features)
-        return (s if np.isfinite(s) else None), ref.index, reference.name
+        return (s if np.isfinite(s) else None), ref.index, reference
 
     def rep_frames(self, rep: Rep) -> RepWindow:
         """The kept frames of ``rep`` (start..end) and its bottom within them."""
@@ -260,7 +266,8 @@ class PoseAnalyzer:
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary of the session so far: ``{"reps": N, "reps_detail": [...],
         "faults": [...], "mean_score": float|None, "view": str|None, "in_rep": bool, "aborted_reps": int,
-        "reference": str|None}`` (reference: the chosen one; each rep names the one it was scored against)."""
+        "reference": str|None, "reference_hash": str|None}`` (reference: the chosen one and its content
+        hash; each rep names the one it was scored against)."""
         scores = [r.score.score for r in self.reports if r.score is not None]
         return {
             "reps": self.counter.count,
@@ -271,6 +278,7 @@ class PoseAnalyzer:
             "in_rep": self.counter.in_rep,
             "aborted_reps": self.counter.aborted,
             "reference": None if self.reference is None else self.reference.name,
+            "reference_hash": None if self.reference is None else self.reference.content_hash,
         }
 
     def start_new_set(self, reset_motion: bool = False) -> None:

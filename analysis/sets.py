@@ -87,7 +87,7 @@ def _rep_to_wire(r: dict) -> SetRep:
         start_time_ns=r.get("start_time_ns"), end_time_ns=r.get("end_time_ns"),
         duration_s=r.get("duration_s"), min_knee_deg=r.get("min_knee_deg"),
         min_hip_height=r.get("min_hip_height"), score=r.get("score"),
-        reference=r.get("reference"), criteria=r.get("criteria") or {},
+        reference=r.get("reference"), reference_hash=r.get("reference_hash"), criteria=r.get("criteria") or {},
         deviation_deg=dev.get("deviation_deg"), bottom_deviation_deg=dev.get("bottom_deviation_deg"),
         faults=[fault_to_wire(f, True) for f in r.get("faults", [])],
         view=r.get("view") if r.get("view") in VIEWS else "unknown",
@@ -95,16 +95,17 @@ def _rep_to_wire(r: dict) -> SetRep:
 
 
 def set_to_wire(tracker: SetTracker, summary: dict, *, status: str, end_reason: str | None,
-                ended_at_ns: int, reference: str | None) -> SetIn:
+                ended_at_ns: int, reference: str | None, reference_hash: str | None = None) -> SetIn:
     """The camera's ``SetIn`` from ``PoseAnalyzer.summary()``. Times are capture times (hub clock,
-    ns); the set starts where its first rep starts. Raises ``pydantic.ValidationError`` for a
-    value the contract does not allow."""
+    ns); the set starts where its first rep starts; reference / reference_hash: the chosen
+    reference (each rep names the one it was scored against). Raises ``pydantic.ValidationError``
+    for a value the contract does not allow."""
     reps = [_rep_to_wire(r) for r in summary["reps_detail"]]
     started = reps[0].start_time_ns if reps and reps[0].start_time_ns is not None else ended_at_ns
     return SetIn(
         set_id=tracker.set_id, status=status, end_reason=end_reason,
         started_at_ns=int(started), ended_at_ns=int(max(ended_at_ns, started)),
-        reference=reference,
+        reference=reference, reference_hash=reference_hash,
         view=summary.get("view") if summary.get("view") in VIEWS else "unknown",
         reps=len(reps), mean_score=summary.get("mean_score"),
         reps_detail=reps,

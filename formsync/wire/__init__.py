@@ -12,7 +12,7 @@ One module per concern:
 | ``analysis`` | a frame's analysis result: landmarks, angles, rep state, faults |
 | ``sets`` | set summaries |
 | ``gaze`` | gaze and attention, calibration requests |
-| ``references`` | the reference (answer sheet) in use |
+| ``references`` | references (answer sheets): metadata, the chosen one, build jobs |
 | ``monitoring`` | heartbeats and alerts |
 | ``events`` | the event stream's messages |
 

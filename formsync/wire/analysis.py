@@ -11,6 +11,7 @@ from pydantic import Field
 from formsync.ids import CameraIdField
 from formsync.wire.base import I64_MAX, Count, Measure, Ms, Score, Seq, SignedMs, TimeNs, Wire
 from formsync.wire.gaze import GazeOut
+from formsync.wire.references import ContentHash
 
 View = Literal["front", "side", "oblique", "unknown"]
 """How the camera sees the athlete (``analysis/view.py``; a rear view reads as front)."""
@@ -82,7 +83,10 @@ class AnalysisIn(Wire):
     reference_seq: int | None = Field(
         None, ge=0, le=10_000_000, description="Seq of the reference frame matched to this frame's phase.")
     reference: str | None = Field(None, max_length=64, description="Reference this frame was scored against "
-                                                                     "(the library's reference of the camera's view).")
+                                                                     "(the hub's reference of the camera's view).")
+    reference_hash: ContentHash | None = Field(None, description="That reference's content hash: which version "
+                                                                 "of it (a reference rebuilt under its name has a "
+                                                                 "new one).")
     rep: RepState = Field(description="The camera's rep counter after this frame.")
     faults: list[Fault] = Field(default_factory=list, max_length=32, description="Faults of the last completed rep.")
     gaze: GazeOut | None = Field(None, description="Head pose, gaze, blink, attention; null with gaze off.")

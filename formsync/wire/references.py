@@ -1,19 +1,87 @@
-"""References ("answer sheets"): which one the workers score against (docs/api.md,
-``GET/PUT /api/v1/reference``)."""
+"""References ("answer sheets"): their content, the hub's metadata of them, the chosen one
+(docs/api.md, *References*).
+
+A reference is stored and served by the hub. Its parts:
+
+- metadata (``ReferenceMeta``): name, view, fps, frames, reps, source, when it was stored, and
+  ``content_hash``, the SHA-256 (hex) of its per-frame data;
+- per-frame data: an ``.npz`` of the arrays the worker scores against and the Coach page plots
+  (``formsync.reference_bundle.DATA_ARRAYS``), served with the content hash as its ETag;
+- pictures: one JPEG per video frame, ``frames/{seq}.jpg``.
+
+Workers upload a built reference as one bundle (``formsync.reference_bundle``), which the hub
+stores whole or not at all.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import Field
 
-from formsync.wire.base import Wire
+from formsync.wire.base import Count, TimeNs, Wire
 
-REFERENCE_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+REFERENCE_NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$"
+"""1-64 letters, digits, ``_``, ``-`` or ``.``, not starting with ``.``: safe as a URL segment and
+as a folder name."""
+CONTENT_HASH_PATTERN = r"^[0-9a-f]{64}$"
+FORMAT_VERSION = 4
+"""Version of the bundle's ``reference.json`` and data arrays (``analysis.reference`` writes it)."""
+
+ReferenceName = Annotated[str, Field(pattern=REFERENCE_NAME_PATTERN, description="Reference name.")]
+ContentHash = Annotated[str, Field(pattern=CONTENT_HASH_PATTERN,
+                                   description="SHA-256 of the reference's per-frame data, 64 hex digits.")]
+ReferenceView = Literal["front", "side", "oblique"]
+_SeqInVideo = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class ReferenceRep(Wire):
+    """One rep of the reference video; seqs are frame indices of the video (``analysis.reps.Rep``)."""
+
+    index: int = Field(ge=1, le=10_000, description="1-based rep number.")
+    start: _SeqInVideo = Field(description="Seq of the last frame at the top before the descent.")
+    bottom: _SeqInVideo = Field(description="Seq of the deepest frame (smallest knee angle).")
+    end: _SeqInVideo = Field(description="Seq of the first frame back at the top.")
+    min_knee: float = Field(ge=0, le=360, description="Smallest knee angle of the rep, degrees.")
+    min_hip_height: float = Field(ge=-2, le=3, description="Lowest hip height, leg lengths above the ankles.")
+
+
+class ReferenceContent(Wire):
+    """``reference.json`` of a bundle: what the worker measured on the video."""
+
+    format: Literal[4] = Field(description="Bundle format version (``FORMAT_VERSION``).")
+    name: ReferenceName
+    source: str = Field(max_length=300, description="Video it was built from (a file name or path).")
+    fps: float = Field(gt=0, le=240, description="Frame rate of the video, frames/s.")
+    frames: int = Field(ge=1, le=1_000_000, description="Frames with a detected pose (rows of the data).")
+    view: ReferenceView | None = Field(description="View of its deepest rep; null when it could not be told.")
+    reps: list[ReferenceRep] = Field(min_length=1, max_length=1000,
+                                     description="Its reps, in order (at least one: users are scored against them).")
+    angle_names: list[Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")]] = Field(
+        min_length=1, max_length=64, description="Columns of the data's `angles` array, e.g. `knee_left`.")
+
+
+class ReferenceMeta(ReferenceContent):
+    """A stored reference, as the hub serves it."""
+
+    content_hash: ContentHash = Field(description="SHA-256 of the per-frame data (hex); the data's ETag.")
+    data_bytes: Count = Field(description="Size of the per-frame data, bytes.")
+    pictures: Count = Field(description="Frame pictures stored (`frames/{seq}.jpg`).")
+    created_time_ns: TimeNs = Field(description="When the hub stored this version, ns since the epoch.")
+
+
+class ReferenceList(Wire):
+    references: list[ReferenceMeta] = Field(description="Every stored reference, by name.")
+    chosen: str | None = Field(description="The chosen reference; null: the workers' default of each view.")
 
 
 class ReferenceChoice(Wire):
-    name: str = Field(pattern=REFERENCE_NAME_PATTERN, description="Reference name in the library.")
+    name: ReferenceName = Field(description="A stored reference (`GET /api/v1/references`).")
 
 
 class ReferenceOut(Wire):
+    """The reference workers score against (each camera otherwise against the default of its view)."""
+
     name: str | None = Field(None, max_length=64, description="The chosen reference; null: each worker's "
                                                               "default of the camera's view.")
+    content_hash: ContentHash | None = Field(None, description="Its content hash; null when none is chosen.")

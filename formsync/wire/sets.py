@@ -12,6 +12,7 @@ from formsync.ids import CameraIdField
 from formsync.wire.analysis import Fault, View
 from formsync.wire.base import Count, Measure, Score, Seq, TimeNs, Wire
 from formsync.wire.gaze import GazeSetOut
+from formsync.wire.references import ContentHash
 
 SET_ID_PATTERN = r"^[0-9a-f]{32}$"
 EndReason = Literal["rest", "source_restart", "camera_stale", "worker_stopped"]
@@ -41,6 +42,7 @@ class SetRep(Wire):
     min_hip_height: float | None = Field(None, ge=-1, le=2, description="Lowest hip height, in leg lengths.")
     score: Score | None = Field(None, description="Rep score, 0-100 (analysis/scoring.py).")
     reference: str | None = Field(None, max_length=64, description="Reference the rep was compared with.")
+    reference_hash: ContentHash | None = Field(None, description="Its content hash (which version of it).")
     criteria: dict[Annotated[str, Field(max_length=48)], Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=dict, max_length=32, description="The score's form terms, 0-1 per check (1: sound).")
     deviation_deg: _JointDeg | None = Field(None, description="Mean |user - reference| per joint over the DTW "
@@ -59,6 +61,9 @@ class SetIn(Wire):
     started_at_ns: TimeNs = Field(description="Capture time the first rep started, ns.")
     ended_at_ns: TimeNs = Field(description="Capture time of the last analysed frame, ns.")
     reference: str | None = Field(None, max_length=64, description="Reference the reps were scored against.")
+    reference_hash: ContentHash | None = Field(None, description="Content hash of the chosen reference as the set "
+                                                                 "ended (each rep names the version it was scored "
+                                                                 "against).")
     view: View = Field("unknown", description="How the camera saw the athlete.")
     reps: int = Field(ge=0, le=100_000, description="Reps in the set.")
     mean_score: Score | None = Field(None, description="Mean rep score, 0-100.")

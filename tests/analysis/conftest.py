@@ -45,7 +45,9 @@ def reference_library(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def default_reference(reference_library):
-    return reference_library.load_default()
+    from analysis.paths import DEFAULT_REFERENCE_NAME
+
+    return reference_library.load(DEFAULT_REFERENCE_NAME)
 
 
 @pytest.fixture(scope="session")
@@ -59,4 +61,22 @@ def replay(analyzer, fps: float, poses):
     return [analyzer.update(p, seq, int(round(seq * 1e9 / fps))) for seq, p in enumerate(poses)]
 
 
-__all__ = ["replay", "DEFAULT_REFERENCE_CLIP"]
+class NoInference:
+    """Estimator stand-in: poses come from the caller, so inference must never be asked for."""
+
+    def estimate(self, frame):
+        raise AssertionError("inference should not run here")
+
+
+def reference_from_poses(name: str, source: str, fps: float, poses):
+    """A reference held in memory from already estimated poses, one per frame (seq = position,
+    time = seq / fps): what ``ReferenceLibrary.build`` makes of a video, without its pictures."""
+    from analysis.reference import from_analyzer
+    from analysis.session import PoseAnalyzer
+
+    analyzer = PoseAnalyzer(f"reference:{name}", history_frames=None, estimator=NoInference())
+    replay(analyzer, fps, poses)
+    return from_analyzer(name, source, fps, analyzer)
+
+
+__all__ = ["replay", "reference_from_poses", "NoInference", "DEFAULT_REFERENCE_CLIP"]

@@ -14,16 +14,8 @@ import pytest
 
 from analysis.faults import RepWindow
 from analysis.paths import DEFAULT_REFERENCE_CLIP, REPO_ROOT, squat_dir
-from analysis.reference import build_from_poses
 from analysis.session import PoseAnalyzer
-from tests.analysis.conftest import replay
-
-
-class NoInference:
-    """Estimator stand-in: these tests feed cached poses through ``update``, never ``process``."""
-
-    def estimate(self, frame):
-        raise AssertionError("inference should not run here")
+from tests.analysis.conftest import NoInference, reference_from_poses, replay
 
 
 def analyzed(clip_poses, file, reference=None) -> PoseAnalyzer:
@@ -45,7 +37,7 @@ def test_reference_scored_against_itself(clip_poses, default_reference):
 def test_shallower_rep_of_a_reference_is_not_a_model_rep(clip_poses):
     """intellifit1's second rep stops ~0.07 leg lengths higher than its first: users are not scored
     against it, and against the first it scores lower than the first itself."""
-    ref = build_from_poses("intellifit", "cached", *clip_poses("side_bodyweight_intellifit1.mp4"))
+    ref = reference_from_poses("intellifit", "cached", *clip_poses("side_bodyweight_intellifit1.mp4"))
     assert ref.model_reps == [0]
     scores = [ref.score(ref.window(k)).similarity for k in (0, 1)]
     assert scores[1] < scores[0] - 2, scores
@@ -99,7 +91,7 @@ def test_result_to_dict_is_json(clip_poses, references):
 
 def test_reference_library_round_trip(reference_library, default_reference, clip_poses):
     assert "default" in reference_library.names()
-    again = build_from_poses("again", "cached", *clip_poses(DEFAULT_REFERENCE_CLIP))
+    again = reference_from_poses("again", "cached", *clip_poses(DEFAULT_REFERENCE_CLIP))
     assert [r.to_dict() for r in default_reference.reps] == [r.to_dict() for r in again.reps]
     arrays = np.load(reference_library.path("default") / "arrays.npz")
     assert arrays["angles"].shape == (len(default_reference.frames), 7)
@@ -109,12 +101,32 @@ def test_reference_library_round_trip(reference_library, default_reference, clip
 
 
 def test_saving_over_a_reference_leaves_whole_files_only(tmp_path, clip_poses):
-    ref = build_from_poses("again", "cached", *clip_poses(DEFAULT_REFERENCE_CLIP))
+    ref = reference_from_poses("again", "cached", *clip_poses(DEFAULT_REFERENCE_CLIP))
     ref.save(tmp_path)
     ref.save(tmp_path)  # a rebuild replaces the files in place
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arrays.npz", "reference.json"]
     loaded = type(ref).load(tmp_path)
     assert len(loaded.frames) == len(ref.frames) and len(loaded.reps) == len(ref.reps)
+
+
+def test_a_reference_keeps_its_content_hash_from_build_to_bundle_to_the_worker(reference_library):
+    """The hash is the SHA-256 of the per-frame data: the same whether read from the library, from
+    a bundle, or rebuilt from the data the hub serves, and carried by every score."""
+    import hashlib
+
+    from analysis.reference import Reference
+    from formsync.reference_bundle import pack_folder, unpack
+
+    ref = reference_library.load("default")
+    data = (reference_library.path("default") / "arrays.npz").read_bytes()
+    assert ref.content_hash == hashlib.sha256(data).hexdigest()
+    bundle = unpack(pack_folder(reference_library.path("default")))
+    assert bundle.content_hash == ref.content_hash and bundle.data == ref.data()
+    served = Reference.from_data(bundle.content, bundle.data)
+    assert served.content_hash == ref.content_hash and served.name == "default"
+    assert [f.index for f in served.frames] == [f.index for f in ref.frames]
+    score = served.score(served.window(0))
+    assert score.reference == "default" and score.reference_hash == ref.content_hash
 
 
 def test_cli_reps_json(reference_library):
@@ -153,14 +165,16 @@ def test_reference_keeps_a_picture_of_every_frame_and_reports_progress(tmp_path)
     total = seen[-1][1]
     assert [d for d, _ in seen] == list(range(1, total + 1)) and total >= len(ref.frames)
     for seq in (0, ref.reps[0].bottom, total - 1):
-        jpeg = lib.thumbnail("mine", seq)
+        jpeg = (lib.path("mine") / "frames" / f"{seq}.jpg").read_bytes()
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         assert image.shape[0] == THUMB_HEIGHT
-    assert lib.thumbnail("mine", total + 5) is None
+    assert len(list((lib.path("mine") / "frames").glob("*.jpg"))) == total
+    # Built again, the same poses and pictures make the same data: the content hash stays.
+    assert lib.build(squat_dir() / DEFAULT_REFERENCE_CLIP, "mine").content_hash == ref.content_hash
 
 
 def test_reference_without_a_rep_is_refused_and_leaves_nothing(tmp_path, clip_poses):
-    from analysis.reference import ReferenceLibrary
+    from analysis.reference import NoRepFound, ReferenceLibrary
 
     short = tmp_path / "standing.mp4"
     cap = cv2.VideoCapture(str(squat_dir() / "workouttracker_squat_11.mp4"))
@@ -173,6 +187,7 @@ def test_reference_without_a_rep_is_refused_and_leaves_nothing(tmp_path, clip_po
     out.release()
     cap.release()
     lib = ReferenceLibrary(tmp_path / "lib")
-    with pytest.raises(ValueError, match="no complete rep"):
+    with pytest.raises(NoRepFound, match="no complete rep"):
         lib.build(short, "standing")
     assert lib.names() == [] and not lib.path("standing").exists()
+    assert list(lib.root.iterdir()) == []  # nothing half-built left behind
