@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -53,7 +56,18 @@ from formsync.wire.frames import (
 )
 from formsync.wire.gaze import GazeCalibrateIn, GazeCalibrateOut
 from formsync.wire.monitoring import AlertsOut, HeartbeatIn, HeartbeatOut, HeartbeatsOut
-from formsync.wire.references import ReferenceChoice, ReferenceOut
+from formsync.wire.references import (
+    JobClaim,
+    JobDone,
+    JobFailure,
+    JobProgress,
+    ReferenceChoice,
+    ReferenceJob,
+    ReferenceJobList,
+    ReferenceList,
+    ReferenceMeta,
+    ReferenceOut,
+)
 from formsync.wire.sets import SetIn, SetList, SetOut, SetPutOut
 from formsync.wire.sync import SyncSetOut
 
@@ -77,6 +91,22 @@ class HubRejected(Exception):
         self.code = error.code
         self.message = error.message
         self.details = error.details
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """A reference's per-frame data (``arrays.npz`` bytes) and its content hash, checked."""
+
+    content_hash: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ReferencePicture:
+    """A reference's picture of one video frame, and the content hash of the version it belongs to."""
+
+    content_hash: str
+    jpeg: bytes
 
 
 def open_session(token: SecretStr | str | None = None, timeout_s: float = 5.0) -> aiohttp.ClientSession:
@@ -245,17 +275,133 @@ class HubClient:
         """``GET /api/v1/sets/{set_id}``: one closed set; None when the hub has no such set."""
         return await self._model(SetOut, "GET", f"{self.api}/sets/{_seg(set_id)}", none_on_404=True)
 
-    # -- references and gaze (operator controls) ------------------------------------------
+    # -- references ---------------------------------------------------------------------------
+
+    def reference_url(self, name: str) -> str:
+        return f"{self.api}/references/{_seg(name)}"
 
     async def reference(self) -> ReferenceOut:
-        """``GET /api/v1/reference``: the chosen reference (``name`` None: the workers' defaults)."""
+        """``GET /api/v1/reference``: the chosen reference and its content hash (``name`` None:
+        the default of each view)."""
         return await self._model(ReferenceOut, "GET", f"{self.api}/reference")
 
-    async def choose_reference(self, name: str) -> ReferenceChoice:
-        """``PUT /api/v1/reference``: workers score against ``name`` from their next frame.
-        Raises ``pydantic.ValidationError`` for a name the hub would refuse."""
-        return await self._model(ReferenceChoice, "PUT", f"{self.api}/reference",
+    async def choose_reference(self, name: str) -> ReferenceOut:
+        """``PUT /api/v1/reference`` (viewer): workers score against stored reference ``name`` from
+        their next frame; ``HubRejected`` ``reference_not_found`` (404) for one the hub does not
+        hold. Raises ``pydantic.ValidationError`` for a name the hub would refuse."""
+        return await self._model(ReferenceOut, "PUT", f"{self.api}/reference",
                                  **self._json(ReferenceChoice(name=name)))
+
+    async def references(self) -> ReferenceList:
+        """``GET /api/v1/references``: every stored reference's metadata and the chosen one."""
+        return await self._model(ReferenceList, "GET", f"{self.api}/references")
+
+    async def reference_meta(self, name: str) -> ReferenceMeta | None:
+        """``GET /api/v1/references/{name}``: metadata with the content hash; None when unknown."""
+        return await self._model(ReferenceMeta, "GET", self.reference_url(name), none_on_404=True)
+
+    async def reference_data(self, name: str) -> ReferenceData | None:
+        """``GET /api/v1/references/{name}/data``: the per-frame data; None when unknown. The body
+        is checked against its ETag (the content hash): a mismatch raises ``HubUnreachable``."""
+        url = f"{self.reference_url(name)}/data"
+        answer = await self._request("GET", url, none_on_404=True)
+        if answer is None:
+            return None
+        _, body, headers = answer
+        tag = headers.get("ETag", "").strip('"')
+        if hashlib.sha256(body).hexdigest() != tag:
+            raise HubUnreachable(f"GET {url}: the data does not match its content hash {tag!r}")
+        return ReferenceData(tag, body)
+
+    async def reference_picture(self, name: str, seq: int) -> ReferencePicture | None:
+        """``GET /api/v1/references/{name}/frames/{seq}.jpg``; None when there is no such picture."""
+        answer = await self._request("GET", f"{self.reference_url(name)}/frames/{int(seq)}.jpg", none_on_404=True)
+        if answer is None:
+            return None
+        _, body, headers = answer
+        return ReferencePicture(headers.get("X-Content-Hash", ""), body)
+
+    async def put_reference(self, name: str, bundle: bytes) -> ReferenceMeta:
+        """``PUT /api/v1/references/{name}`` (worker): store a bundle (``formsync.reference_bundle``),
+        replacing any reference of that name whole. ``HubRejected`` codes include
+        ``reference_too_large`` (413) and ``invalid_bundle``, ``invalid_content``, ``invalid_data``,
+        ``invalid_picture``, ``name_mismatch`` (422)."""
+        return await self._model(ReferenceMeta, "PUT", self.reference_url(name), ok=(200, 201), data=bundle,
+                                 headers={"Content-Type": "application/zip"})
+
+    # -- reference build jobs -------------------------------------------------------------------
+
+    def job_url(self, job_id: str) -> str:
+        return f"{self.api}/reference-jobs/{_seg(job_id)}"
+
+    async def submit_reference_job(self, name: str, video: bytes, source: str) -> ReferenceJob:
+        """``POST /api/v1/reference-jobs`` (viewer): build reference ``name`` from ``video`` (the
+        file's bytes; ``source``: its file name). ``HubRejected`` codes include ``video_too_large``
+        (413), ``unsupported_media_type`` (415), ``empty_video`` (422)."""
+        return await self._model(ReferenceJob, "POST", f"{self.api}/reference-jobs", ok=(202,), data=video,
+                                 params={"name": name, "source": source[-200:]},
+                                 headers={"Content-Type": "application/octet-stream"})
+
+    async def reference_jobs(self, limit: int = 20) -> list[ReferenceJob]:
+        """``GET /api/v1/reference-jobs``: recent jobs (1-50), newest first."""
+        return (await self._model(ReferenceJobList, "GET", f"{self.api}/reference-jobs",
+                                  params={"limit": str(limit)})).jobs
+
+    async def reference_job(self, job_id: str) -> ReferenceJob | None:
+        """``GET /api/v1/reference-jobs/{id}``; None when the hub has no such job."""
+        return await self._model(ReferenceJob, "GET", self.job_url(job_id), none_on_404=True)
+
+    async def claim_reference_job(self, worker_id: str) -> ReferenceJob | None:
+        """``POST /api/v1/reference-jobs/claim`` (worker): the oldest queued job, now this worker's;
+        None when none is queued."""
+        answer = await self._request("POST", f"{self.api}/reference-jobs/claim", ok=(200, 204),
+                                     **self._json(JobClaim(worker_id=worker_id)))
+        if answer[0] == 204:
+            return None
+        try:
+            return read(ReferenceJob, answer[1])
+        except ValidationError as exc:
+            raise HubUnreachable(f"POST {self.api}/reference-jobs/claim: malformed answer: {exc}") from exc
+
+    async def download_job_video(self, job_id: str, target: Path) -> int:
+        """``GET /api/v1/reference-jobs/{id}/video`` (worker) into file ``target``, streamed; returns
+        its size. ``HubRejected`` ``video_not_found`` (404) once the job has ended."""
+        url = f"{self.job_url(job_id)}/video"
+        try:
+            async with self.session.get(url) as resp:
+                if resp.status >= 500:
+                    raise HubUnreachable(f"GET {url}: hub answered {resp.status}")
+                if resp.status != 200:
+                    raise HubRejected(resp.status, parse_error(resp.status, await resp.read()))
+                size = 0
+                with await asyncio.to_thread(open, target, "wb") as out:
+                    async for chunk in resp.content.iter_chunked(1 << 20):
+                        await asyncio.to_thread(out.write, chunk)
+                        size += len(chunk)
+                return size
+        except _NETWORK_ERRORS as exc:
+            raise HubUnreachable(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+
+    async def report_job_progress(self, job_id: str, worker_id: str, frames_done: int,
+                                  frames_total: int | None) -> ReferenceJob:
+        """``POST .../progress`` (worker): frames done / total; renews the worker's hold on the
+        job. ``HubRejected`` ``job_not_held`` (409) once the job is no longer this worker's."""
+        body = JobProgress(worker_id=worker_id, frames_done=frames_done, frames_total=frames_total)
+        return await self._model(ReferenceJob, "POST", f"{self.job_url(job_id)}/progress", **self._json(body))
+
+    async def finish_job(self, job_id: str, worker_id: str, content_hash: str) -> ReferenceJob:
+        """``POST .../done`` (worker), after ``put_reference``; ``HubRejected``
+        ``reference_not_stored`` (409) when the hub does not hold that version under the job's name."""
+        body = JobDone(worker_id=worker_id, content_hash=content_hash)
+        return await self._model(ReferenceJob, "POST", f"{self.job_url(job_id)}/done", **self._json(body))
+
+    async def fail_job(self, job_id: str, worker_id: str, code: str, message: str) -> ReferenceJob:
+        """``POST .../failed`` (worker): the job ended without a reference (``code``:
+        ``no_rep_found``, ``video_unreadable`` or ``build_failed``)."""
+        body = JobFailure(worker_id=worker_id, code=code, message=message[:500])
+        return await self._model(ReferenceJob, "POST", f"{self.job_url(job_id)}/failed", **self._json(body))
+
+    # -- gaze (operator controls) -------------------------------------------------------------
 
     async def calibrate_gaze(self, camera_id: str, duration_s: float = 2.0) -> GazeCalibrateOut:
         """``POST /api/v1/cameras/{id}/gaze/calibrate``: the person looks at the screen's centre

@@ -16,6 +16,8 @@ from server.live_sync import LiveSync
 from server.monitoring.metrics import HubMetrics
 from server.monitoring.monitor import install_monitoring, run_monitor
 from server.recovery import run_recovery
+from server.references.jobs import EmbeddedJobQueue, ReferenceJobQueue
+from server.references.store import EmbeddedReferenceStore, ReferenceStore
 from server.results import LatestResults
 from server.routes import api_router, health
 from server.security import install_security
@@ -24,11 +26,15 @@ from server.settings import HubSettings
 from server.store import FrameStore, InMemoryFrameStore
 
 
-def create_app(settings: HubSettings | None = None, store: FrameStore | None = None) -> FastAPI:
+def create_app(settings: HubSettings | None = None, store: FrameStore | None = None,
+               references: ReferenceStore | None = None, reference_jobs: ReferenceJobQueue | None = None) -> FastAPI:
     """Build the hub. Tests pass their own settings or store; nothing is created at import.
 
     The store is built here (not in the lifespan) so it outlives lifespan restarts in tests and a
     caller can keep a handle on it; per-loop things (event bus, stale watcher) live in the lifespan.
+    ``references`` and ``reference_jobs`` default to the embedded ones (SQLite in ``db_path``; files
+    in ``reference_root``'s ``stored/`` and ``jobs/``), opened in the lifespan and closed with it;
+    given ones are the caller's to close.
     """
     settings = settings or HubSettings()
     store = store or InMemoryFrameStore(settings.ring_seconds, settings.ring_max_frames)
@@ -43,10 +49,21 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
             live_sync=live_sync, metrics=app.state.metrics, limits=UploadLimits.from_settings(settings),
         )
         app.state.sets = SetStore(settings.db_path)
+        owned = []
+        app.state.references = references
+        if references is None:
+            app.state.references = EmbeddedReferenceStore(settings.db_path, settings.reference_root / "stored")
+            owned.append(app.state.references)
+        app.state.reference_jobs = reference_jobs
+        if reference_jobs is None:
+            app.state.reference_jobs = EmbeddedJobQueue(
+                settings.db_path, settings.reference_root / "jobs", lease_s=settings.reference_job_lease_s,
+                attempts=settings.reference_job_attempts)
+            owned.append(app.state.reference_jobs)
         watcher = asyncio.create_task(app.state.ingest.watch_stale(), name="stale-watcher")
         try:
             async with run_monitor(app):  # heartbeats, lost processes, alerts (server/monitoring/monitor.py)
-                async with run_recovery(app):  # stale results, unsaved sets (server/recovery.py)
+                async with run_recovery(app):  # stale results, unsaved sets, lost jobs (server/recovery.py)
                     yield
         finally:
             watcher.cancel()
@@ -54,6 +71,8 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
                 await watcher
             # Its last write may wait on a locked database: not on the loop that closes connections.
             await asyncio.to_thread(app.state.sets.close)
+            for closing in owned:
+                await asyncio.to_thread(closing.close)
 
     app = FastAPI(
         title="FormSync hub",

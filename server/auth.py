@@ -5,10 +5,11 @@ Roles (docs/api.md#access):
 | role | token setting | may |
 |---|---|---|
 | ``camera`` | ``FORMSYNC_HUB_CAMERA_TOKENS`` | upload frames (HTTP, WebSocket), post heartbeats, read the clock |
-| ``worker`` | ``FORMSYNC_HUB_WORKER_TOKENS`` | post analysis results, set summaries and heartbeats; read frames,
-  events, the reference |
-| ``viewer`` | ``FORMSYNC_HUB_VIEWER_TOKENS`` | read frames, results, sets, events, metrics, alerts, heartbeats;
-  the dashboard's operator controls (reference choice, gaze calibration, forgetting a process) |
+| ``worker`` | ``FORMSYNC_HUB_WORKER_TOKENS`` | post analysis results, set summaries and heartbeats; store
+  references and take, report and finish reference build jobs; read frames, events, references |
+| ``viewer`` | ``FORMSYNC_HUB_VIEWER_TOKENS`` | read frames, results, sets, events, references, jobs, metrics, alerts,
+  heartbeats; the dashboard's operator controls (reference choice, a video to build a reference from,
+  gaze calibration, forgetting a process) |
 
 Analysis workers get a role of their own rather than a camera token: they must read frames and
 events, which a camera token must not allow (a stolen camera token would otherwise show every
@@ -218,7 +219,7 @@ CAMERA = requires(Role.CAMERA)
 WORKER = requires(Role.WORKER)
 VIEWER = requires(Role.VIEWER)
 READER = requires(Role.VIEWER, Role.WORKER)
-"""Reads the analysis workers need as well as the dashboard: frames, results, sets, the reference."""
+"""Reads the analysis workers need as well as the dashboard: frames, results, sets, references."""
 REPORTER = requires(Role.CAMERA, Role.WORKER)
 """Heartbeats: camera clients and workers both report their health."""
 ANY_ROLE = requires(Role.CAMERA, Role.WORKER, Role.VIEWER)

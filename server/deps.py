@@ -17,6 +17,8 @@ from server.ingest import IngestService
 from server.monitoring.heartbeats import HeartbeatRegistry
 from server.monitoring.metrics import HubMetrics
 from server.monitoring.monitor import HubMonitor
+from server.references.jobs import ReferenceJobQueue
+from server.references.store import ReferenceStore
 from server.results import LatestResults
 from server.set_store import SetStore
 from server.settings import HubSettings
@@ -43,6 +45,14 @@ async def _sets(conn: HTTPConnection) -> SetStore:
     return conn.app.state.sets
 
 
+async def _references(conn: HTTPConnection) -> ReferenceStore:
+    return conn.app.state.references
+
+
+async def _jobs(conn: HTTPConnection) -> ReferenceJobQueue:
+    return conn.app.state.reference_jobs
+
+
 async def _ingest(conn: HTTPConnection) -> IngestService:
     return conn.app.state.ingest
 
@@ -64,6 +74,8 @@ StoreDep = Annotated[FrameStore, Depends(_store)]
 BusDep = Annotated[EventBus, Depends(_bus)]
 ResultsDep = Annotated[LatestResults, Depends(_results)]
 SetsDep = Annotated[SetStore, Depends(_sets)]
+ReferencesDep = Annotated[ReferenceStore, Depends(_references)]
+JobsDep = Annotated[ReferenceJobQueue, Depends(_jobs)]
 IngestDep = Annotated[IngestService, Depends(_ingest)]
 MetricsDep = Annotated[HubMetrics, Depends(_metrics)]
 HeartbeatsDep = Annotated[HeartbeatRegistry, Depends(_heartbeats)]

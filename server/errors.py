@@ -54,6 +54,8 @@ def _json(request: Request, err: ApiError) -> JSONResponse:
 
 
 _STATUS_CODES = {404: "not_found", 405: "method_not_allowed"}
+_PATH_CODES = {"camera_id": "invalid_camera_id", "name": "invalid_reference_name", "job_id": "invalid_job_id"}
+"""A malformed path parameter gets a code of its own: the caller learns which id was wrong."""
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 """The current request's id, for log lines (``RequestIdLogFilter``); ``-`` outside a request."""
@@ -125,8 +127,10 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         where = ", ".join(".".join(p["loc"]) for p in problems) or "request"
         code = "validation_error"
-        if any(p["loc"] == ["path", "camera_id"] for p in problems):
-            code = "invalid_camera_id"
+        for p in problems:
+            if len(p["loc"]) == 2 and p["loc"][0] == "path" and p["loc"][1] in _PATH_CODES:
+                code = _PATH_CODES[p["loc"][1]]
+                break
         err = ApiError(422, code, f"invalid {where}", problems=problems)
         return _json(request, err)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
@@ -45,6 +46,24 @@ class HubSettings(SecuritySettings, BaseSettings):
         "var/formsync.db",
         description="Embedded SQLite database (set summaries, alert log); created with its folder on start.",
     )
+    # -- references (server/references) --
+    reference_dir: str | None = Field(
+        None,
+        description="Folder of the references' per-frame data and pictures (`stored/`) and of the videos "
+                    "of build jobs (`jobs/`), created on start; default `hub-references` beside the "
+                    "database (`var/hub-references`). Their metadata is in the database.")
+    max_reference_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, le=2 * 1024 * 1024 * 1024,
+        description="Largest reference bundle a worker may upload, bytes; larger ones get 413.")
+    max_video_bytes: int = Field(
+        256 * 1024 * 1024, ge=1024, le=8 * 1024 * 1024 * 1024,
+        description="Largest video accepted to build a reference from, bytes; larger ones get 413.")
+    reference_job_lease_s: float = Field(
+        60.0, ge=1, le=3600,
+        description="A running build job whose worker reported nothing for this long is given to another worker, s.")
+    reference_job_attempts: int = Field(
+        2, ge=1, le=10,
+        description="Workers a build job is given to before it fails as `worker_lost`.")
     # -- monitoring (rules and their defaults: server/monitoring/alert_rules.py) --
     heartbeat_interval_s: float = Field(
         2.0, ge=0.1, le=60, description="Period of the hub's own heartbeat (its host and process stats), s.")
@@ -58,3 +77,8 @@ class HubSettings(SecuritySettings, BaseSettings):
         default_factory=dict,
         description="Alert rule overrides by rule name (JSON in the environment); applied after the file.")
     log_level: str = Field("info", description="uvicorn/hub log level.")
+
+    @property
+    def reference_root(self) -> Path:
+        """``reference_dir``, or ``hub-references`` beside the database."""
+        return Path(self.reference_dir) if self.reference_dir else Path(self.db_path).parent / "hub-references"

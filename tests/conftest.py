@@ -29,6 +29,20 @@ def default_references():
         ReferenceLibrary().ensure_defaults()
 
 
+@pytest.fixture(scope="session")
+def reference_bundles(default_references) -> dict[str, bytes]:
+    """Bundles (``formsync.reference_bundle``) of the session's default references, by name, as a
+    worker uploads them. Skips without the shared footage."""
+    from analysis.paths import DEFAULT_REFERENCES, squat_dir
+    from analysis.reference import ReferenceLibrary
+    from formsync.reference_bundle import pack_folder
+
+    if not squat_dir().exists():
+        pytest.skip(f"shared footage not found at {squat_dir()}")
+    lib = ReferenceLibrary()
+    return {name: pack_folder(lib.path(name)) for name, _ in DEFAULT_REFERENCES.values()}
+
+
 @pytest.fixture
 def hub():
     """A real hub on a free loopback port, stopped after the test."""

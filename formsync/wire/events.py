@@ -13,7 +13,7 @@ from formsync.ids import CameraIdField
 from formsync.wire.base import Ms, Score, Seq, SignedMs, TimeNs, Wire
 from formsync.wire.gaze import GazeCalibrateOut
 from formsync.wire.monitoring import PROCESS_ID_PATTERN, AlertLevel, Role
-from formsync.wire.references import REFERENCE_NAME_PATTERN
+from formsync.wire.references import ContentHash, ReferenceJob, ReferenceName
 from formsync.wire.sets import SET_ID_PATTERN
 
 _ProcessId = Annotated[str, Field(pattern=PROCESS_ID_PATTERN, description="The process's id (heartbeats).")]
@@ -87,10 +87,21 @@ class SetEvent(Wire):
 
 
 class ReferenceEvent(Wire):
-    """The operator chose another reference (answer sheet)."""
+    """A reference was chosen, or stored (new, or rebuilt under its name: a new content hash)."""
 
     type: Literal["reference"] = Field("reference", description="Event type.")
-    name: str = Field(pattern=REFERENCE_NAME_PATTERN, description="The chosen reference.")
+    change: Literal["chosen", "stored"] = Field(description="`chosen` by the operator, or `stored` by a worker.")
+    name: ReferenceName = Field(description="The reference chosen or stored.")
+    content_hash: ContentHash = Field(description="Its content hash (the version now stored).")
+    chosen: str | None = Field(None, max_length=64, description="The chosen reference after the change "
+                                                                "(null: the default of each view).")
+
+
+class ReferenceJobEvent(Wire):
+    """A reference build job was queued, taken, made progress, finished or failed."""
+
+    type: Literal["reference_job"] = Field("reference_job", description="Event type.")
+    job: ReferenceJob = Field(description="The job as it is now.")
 
 
 class AnalysisStaleEvent(Wire):
@@ -154,11 +165,11 @@ class AlertEvent(Wire):
 
 
 _EVENTS = (FrameEvent, CameraOnlineEvent, CameraStaleEvent, SyncSetEvent, AnalysisEvent, SetEvent,
-           ReferenceEvent, AnalysisStaleEvent, GazeCalibrateEvent, HeartbeatEvent, ProcessLostEvent,
-           ProcessOnlineEvent, AlertEvent)
+           ReferenceEvent, ReferenceJobEvent, AnalysisStaleEvent, GazeCalibrateEvent, HeartbeatEvent,
+           ProcessLostEvent, ProcessOnlineEvent, AlertEvent)
 Event = Annotated[FrameEvent | CameraOnlineEvent | CameraStaleEvent | SyncSetEvent | AnalysisEvent | SetEvent
-                  | ReferenceEvent | AnalysisStaleEvent | GazeCalibrateEvent | HeartbeatEvent | ProcessLostEvent
-                  | ProcessOnlineEvent | AlertEvent, Field(discriminator="type")]
+                  | ReferenceEvent | ReferenceJobEvent | AnalysisStaleEvent | GazeCalibrateEvent | HeartbeatEvent
+                  | ProcessLostEvent | ProcessOnlineEvent | AlertEvent, Field(discriminator="type")]
 EVENT_TYPES: frozenset[str] = frozenset(get_args(m.model_fields["type"].annotation)[0] for m in _EVENTS)
 """Every ``type`` the hub sends; ``?types=`` on ``WS /api/v1/events`` takes a comma-separated subset."""
 

@@ -1,5 +1,5 @@
-"""References ("answer sheets"): their content, the hub's metadata of them, the chosen one
-(docs/api.md, *References*).
+"""References ("answer sheets"): the hub's store of them, the chosen one, and the jobs that build
+them (docs/api.md, *References*).
 
 A reference is stored and served by the hub. Its parts:
 
@@ -10,7 +10,9 @@ A reference is stored and served by the hub. Its parts:
 - pictures: one JPEG per video frame, ``frames/{seq}.jpg``.
 
 Workers upload a built reference as one bundle (``formsync.reference_bundle``), which the hub
-stores whole or not at all.
+stores whole or not at all. Building one is a job (``ReferenceJob``) the Coach page requests with a
+video and exactly one worker takes. The events that announce changes are in
+``formsync.wire.events`` (``ReferenceEvent``, ``ReferenceJobEvent``).
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ REFERENCE_NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$"
 """1-64 letters, digits, ``_``, ``-`` or ``.``, not starting with ``.``: safe as a URL segment and
 as a folder name."""
 CONTENT_HASH_PATTERN = r"^[0-9a-f]{64}$"
+JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
+WORKER_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 FORMAT_VERSION = 4
 """Version of the bundle's ``reference.json`` and data arrays (``analysis.reference`` writes it)."""
 
 ReferenceName = Annotated[str, Field(pattern=REFERENCE_NAME_PATTERN, description="Reference name.")]
 ContentHash = Annotated[str, Field(pattern=CONTENT_HASH_PATTERN,
                                    description="SHA-256 of the reference's per-frame data, 64 hex digits.")]
+WorkerId = Annotated[str, Field(pattern=WORKER_ID_PATTERN, description="The worker's id.")]
+JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN, description="Job id, 32 hex digits.")]
 ReferenceView = Literal["front", "side", "oblique"]
 _SeqInVideo = Annotated[int, Field(ge=0, le=10_000_000)]
 
@@ -85,3 +91,60 @@ class ReferenceOut(Wire):
     name: str | None = Field(None, max_length=64, description="The chosen reference; null: each worker's "
                                                               "default of the camera's view.")
     content_hash: ContentHash | None = Field(None, description="Its content hash; null when none is chosen.")
+
+
+# -- build jobs ------------------------------------------------------------------------------------
+JobState = Literal["queued", "running", "done", "failed"]
+JobErrorCode = Literal["no_rep_found", "video_unreadable", "build_failed", "worker_lost"]
+"""Why a job failed: the video holds no complete rep, it does not decode, the build or its upload
+failed, or the workers that took it stopped answering (``FORMSYNC_HUB_REFERENCE_JOB_ATTEMPTS``)."""
+
+
+class JobError(Wire):
+    code: JobErrorCode = Field(description="Why the job failed.")
+    message: str = Field(max_length=500, description="What happened, for a person.")
+
+
+class ReferenceJob(Wire):
+    """A request to build reference ``name`` from an uploaded video."""
+
+    job_id: JobId
+    name: ReferenceName = Field(description="Reference to build (an existing one is rebuilt).")
+    source: str = Field(max_length=200, description="The uploaded video's file name.")
+    state: JobState = Field(description="`queued`, `running` (a worker took it), `done` or `failed`.")
+    video_bytes: Count = Field(description="Size of the uploaded video, bytes.")
+    worker_id: WorkerId | None = Field(description="The worker that took it (null while queued).")
+    frames_done: Count = Field(description="Video frames analysed so far.")
+    frames_total: Count | None = Field(description="Frames in the video, once the worker has read it.")
+    attempts: int = Field(ge=0, le=100, description="Times a worker took it (a job is given again when its "
+                                                    "worker stops answering).")
+    content_hash: ContentHash | None = Field(description="The reference built (state done).")
+    error: JobError | None = Field(description="Why it failed (state failed).")
+    created_time_ns: TimeNs = Field(description="When the video was uploaded, ns.")
+    updated_time_ns: TimeNs = Field(description="The job's last change, ns.")
+
+
+class ReferenceJobList(Wire):
+    jobs: list[ReferenceJob] = Field(description="Newest first.")
+
+
+class JobClaim(Wire):
+    worker_id: WorkerId
+
+
+class JobProgress(Wire):
+    worker_id: WorkerId
+    frames_done: int = Field(ge=0, le=10_000_000, description="Video frames analysed so far.")
+    frames_total: int | None = Field(None, ge=0, le=10_000_000, description="Frames in the video; 0 or null: "
+                                                                          "not known.")
+
+
+class JobDone(Wire):
+    worker_id: WorkerId
+    content_hash: ContentHash = Field(description="The reference the worker stored under the job's name.")
+
+
+class JobFailure(Wire):
+    worker_id: WorkerId
+    code: Literal["no_rep_found", "video_unreadable", "build_failed"] = Field(description="Why it failed.")
+    message: str = Field(max_length=500, description="What happened, for a person.")

@@ -15,6 +15,8 @@ from . import (
     health,
     heartbeats,
     reference,
+    reference_jobs,
+    references,
     sets,
     stream,
 )
@@ -35,6 +37,8 @@ api_router.include_router(heartbeats.router)
 api_router.include_router(alerts.router)
 api_router.include_router(sets.router)
 api_router.include_router(reference.router)
+api_router.include_router(references.router)
+api_router.include_router(reference_jobs.router)
 api_router.include_router(gaze.router)
 
 __all__ = ["api_router", "health"]

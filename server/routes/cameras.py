@@ -15,6 +15,7 @@ from formsync.wire.frames import CamerasOut, FrameMeta
 from server.auth import CAMERA, READER
 from server.deps import CameraId, IngestDep, MetricsDep, StoreDep
 from server.errors import ApiError
+from server.uploads import read_body
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
@@ -25,20 +26,6 @@ _JPEG_BODY = {
         "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
-
-
-async def _read_body(request: Request, limit: int, too_large) -> bytes:
-    """Read the body, stopping as soon as it passes ``limit`` bytes (no 8 GiB buffering)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise too_large(int(declared))
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large()
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.post(
@@ -65,7 +52,7 @@ async def upload_frame(
         alias=wire.CAMERA_FPS_HEADER, ge=wire.MIN_FPS, le=wire.MAX_FPS,
         description="The camera's frame rate; its upload limit is 2x this (server/limits.py).")] = None,
 ) -> Response:
-    body = await _read_body(request, ingest.max_frame_bytes,
+    body = await read_body(request, ingest.max_frame_bytes,
                             lambda size=None: ingest.too_large(size, camera_id))
     frame = ingest.accept(camera_id, body, seq=seq, capture_time_ns=capture_time_ns,
                           source_frame=source_frame, clock_offset_ns=clock_offset_ns,

@@ -65,7 +65,10 @@ def test_refusals_carry_the_hubs_error_code(hub, clip_jpegs):
     assert err.value.code == "camera_not_found"
 
 
-def test_results_sets_references_and_heartbeats_go_out_as_models(hub, clip_jpegs):
+def test_results_sets_references_and_heartbeats_go_out_as_models(hub, clip_jpegs, reference_bundles):
+    from tests.server.test_reference_api import repacked
+
+    deep = repacked(reference_bundles["default"], name="deep")
     now = time.time_ns()
     result = AnalysisIn(seq=0, capture_time_ns=now, processing_ms=4.0, pose_found=False,
                         rep=RepState(count=0, phase="top"))
@@ -82,6 +85,11 @@ def test_results_sets_references_and_heartbeats_go_out_as_models(hub, clip_jpegs
         except HubRejected as exc:
             stale = exc.code
         put = await c.put_set("side", body)
+        stored = await c.put_reference("deep", deep)
+        assert (await c.reference_meta("deep")) == stored and (await c.reference_meta("nope")) is None
+        data = await c.reference_data("deep")
+        assert data.content_hash == stored.content_hash
+        assert [r.name for r in (await c.references()).references] == ["deep"]
         chosen = await c.choose_reference("deep")
         beat_out = await c.post_heartbeat(beat)
         return (posted, stale, await c.analysis("side"), put, await c.live_set("side"), await c.sets(),
@@ -96,7 +104,7 @@ def test_results_sets_references_and_heartbeats_go_out_as_models(hub, clip_jpegs
     assert latest.seq == 0 and latest.rep.phase == "top"
     assert put.persisted and live.set_id == one.set_id == "b" * 32 and unknown is None
     assert [s.reps for s in listed.sets] == [2] and listed.unsaved == 0
-    assert chosen.name == reference.name == "deep"
+    assert chosen.name == reference.name == "deep" and chosen.content_hash == reference.content_hash
     assert beat_out.heartbeats_total == 1 and "worker:pc:w1" in {p.process_id for p in beats.processes}
     assert (forgot, again) == (True, False)
     assert (cal.action, cal.duration_s, reset.action) == ("start", 1.5, "reset")

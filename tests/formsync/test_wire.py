@@ -122,7 +122,9 @@ def test_the_hub_refuses_an_unknown_field_in_what_it_accepts(hub, clip_jpegs):
 STRICT_EVENT = TypeAdapter(events.Event)
 
 
-def test_every_event_the_hub_sends_is_a_wire_event(clip_jpegs):
+def test_every_event_the_hub_sends_is_a_wire_event(clip_jpegs, reference_bundles):
+    from tests.server.test_reference_api import put, repacked
+
     with RunningHub(stale_after_s=0.5, analysis_stale_after_s=0.5, heartbeat_interval_s=0.5) as hub, \
             connect(hub.url.replace("http", "ws", 1) + "/api/v1/events", open_timeout=5) as ws:
         received: list[str] = []
@@ -146,13 +148,17 @@ def test_every_event_the_hub_sends_is_a_wire_event(clip_jpegs):
         set_body = {"set_id": "a" * 32, "status": "closed", "end_reason": "rest", "started_at_ns": now,
                     "ended_at_ns": now + 10**9, "reps": 1, "mean_score": 90.0}
         assert httpx.put(f"{hub.url}/api/v1/cameras/side/set", json=set_body).status_code == 200
+        with httpx.Client(base_url=hub.url) as http:
+            assert put(http, "deep", repacked(reference_bundles["default"], name="deep")).status_code == 201
         assert httpx.put(f"{hub.url}/api/v1/reference", json={"name": "deep"}).status_code == 200
+        video = b"\x00\x00\x00\x18ftypmp42" + bytes(64)  # queued as is: a worker would find it unreadable
+        assert httpx.post(f"{hub.url}/api/v1/reference-jobs", params={"name": "deep"}, content=video).status_code == 202
         assert httpx.post(f"{hub.url}/api/v1/cameras/side/gaze/calibrate", json={}).status_code == 202
         beat = {"process_id": "client:pc:side", "role": "client", "interval_s": 2.0, "sent_time_ns": now,
                 "host": {"hostname": "pc"}, "process": {"pid": 1, "name": "formsync-camera"}}
         assert httpx.post(f"{hub.url}/api/v1/heartbeats", json=beat).status_code == 201
-        wanted = {"frame", "camera_online", "sync_set", "analysis", "set", "reference", "gaze_calibrate",
-                  "heartbeat", "process_online", "camera_stale", "analysis_stale"}
+        wanted = {"frame", "camera_online", "sync_set", "analysis", "set", "reference", "reference_job",
+                  "gaze_calibrate", "heartbeat", "process_online", "camera_stale", "analysis_stale"}
         seen = lambda: {json.loads(t)["type"] for t in received}
         assert wait_until(lambda: wanted <= seen(), 10), wanted - seen()
         done.set()

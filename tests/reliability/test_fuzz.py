@@ -10,11 +10,14 @@ under pytest 9 yet.)
 
 from __future__ import annotations
 
+import io
 import itertools
+import zipfile
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -25,6 +28,21 @@ from tests.support import RunningHub
 EXAMPLES = 8  # per operation, generation mode and token mode: ~20 x 2 x 2 x 8 requests, well under a minute
 TOKEN = make_token()
 OPEN = {"/healthz"}  # answers without a token
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, body in members.items():
+            zf.writestr(name, body)
+    return out.getvalue()
+
+
+# Reference bundles (PUT /references/{name}): random bytes, and ZIPs of random members named as a
+# bundle's may be, so generated uploads get past the container into the content checks.
+_MEMBER = st.sampled_from(["reference.json", "arrays.npz", "frames/0.jpg", "frames/7.jpg", "other"])
+schemathesis.openapi.media_type("application/zip", st.one_of(
+    st.binary(max_size=256), st.dictionaries(_MEMBER, st.binary(max_size=256), max_size=4).map(_zip)))
 
 
 @pytest.fixture(scope="module")
