@@ -6,6 +6,7 @@
     python -m analysis reference build VIDEO --name NAME
     python -m analysis reference build-default
     python -m analysis reference list
+    python -m analysis reference upload NAME [--hub URL]
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def cmd_evaluate(args) -> int:
 
 def cmd_reference(args) -> int:
     lib = ReferenceLibrary(args.library)
+    if args.ref_cmd == "upload":
+        return _upload(lib, args.name, args.hub)
     if args.ref_cmd == "list":
         for name in lib.names():
             ref = lib.load(name)
@@ -76,6 +79,25 @@ def cmd_reference(args) -> int:
     for ref in refs:
         print(f"reference {ref.name!r}: {len(ref.frames)} frames, {len(ref.reps)} reps, view {ref.view} "
               f"-> {lib.path(ref.name)}")
+    return 0
+
+
+def _upload(lib: ReferenceLibrary, name: str, hub_url: str) -> int:
+    """Put library reference ``name`` on the hub (worker token from FORMSYNC_WORKER_TOKEN)."""
+    from formsync.auth import WORKER_TOKEN_ENV, token_from_env
+    from formsync.hub_client import HubRejected, HubUnreachable, call_hub
+    from formsync.reference_bundle import pack_folder
+
+    lib.load(name)  # FileNotFoundError / ValueError: not a reference of this format
+    bundle = pack_folder(lib.path(name))
+    try:
+        meta = call_hub(hub_url, lambda hub: hub.put_reference(name, bundle),
+                        token=token_from_env(WORKER_TOKEN_ENV), timeout_s=120)
+    except (HubUnreachable, HubRejected) as exc:
+        print(f"error: the hub did not take {name!r}: {exc}", file=sys.stderr)
+        return 2
+    print(f"reference {name!r} on {hub_url}: {meta.frames} frames, {len(meta.reps)} reps, view {meta.view}, "
+          f"hash {meta.content_hash}")
     return 0
 
 
@@ -108,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--name", required=True)
     rs.add_parser("build-default", help="build the default reference of each view (analysis/paths.py)")
     rs.add_parser("list", help="list stored references: name, view, reps, source video")
+    u = rs.add_parser("upload", help="put a library reference on a hub (worker token: FORMSYNC_WORKER_TOKEN)")
+    u.add_argument("name")
+    u.add_argument("--hub", default="http://127.0.0.1:8000", help="hub base URL")
     ref.set_defaults(func=cmd_reference)
     gaze_offline.add_parser(sub)
     return p

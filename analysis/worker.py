@@ -31,18 +31,28 @@ import numpy as np
 from pydantic import SecretStr, ValidationError
 
 from analysis.heartbeat import send_heartbeats
+from analysis.reference_jobs import ReferenceBuilder
 from analysis.set_outbox import SetOutbox, SetSpool, default_spool_dir
 from analysis.sets import VIEWS, SetTracker, fault_to_wire, set_to_wire
+from analysis.worker_references import WorkerReferences
 from formsync.auth import WORKER_TOKEN_ENV, token_from_env
 from formsync.hub_client import HubClient, HubRejected, HubUnreachable, open_session
 from formsync.retry import reconnect_delays
 from formsync.wire.analysis import AnalysisIn
-from formsync.wire.events import CameraStaleEvent, Event, FrameEvent, GazeCalibrateEvent, ReferenceEvent, parse_event
+from formsync.wire.events import (
+    CameraStaleEvent,
+    Event,
+    FrameEvent,
+    GazeCalibrateEvent,
+    ReferenceEvent,
+    ReferenceJobEvent,
+    parse_event,
+)
 from formsync.wire.sets import SetIn
 
 log = logging.getLogger("formsync.worker")
 
-WORKER_EVENT_TYPES = frozenset({"frame", "camera_stale", "reference", "gaze_calibrate"})
+WORKER_EVENT_TYPES = frozenset({"frame", "camera_stale", "reference", "reference_job", "gaze_calibrate"})
 """The events a worker follows (``formsync.wire.events``)."""
 
 
@@ -83,6 +93,7 @@ def to_wire(result: dict[str, Any], rep_scores: list[float]) -> dict[str, Any]:
         "score": result.get("score"),
         "reference_seq": result.get("reference_seq"),
         "reference": result.get("reference"),
+        "reference_hash": result.get("reference_hash"),
         "rep": {"count": int(result.get("rep_count", 0)), "phase": result.get("rep_phase", "unknown"),
                 "rep_scores": rep_scores[-100:]},
         "faults": [fault_to_wire(f) for f in result.get("faults", [])][:32],
@@ -115,8 +126,10 @@ class AnalysisWorker:
         make_analyzer: builds a fresh analyser for a camera id (called on that camera's thread).
         worker_id: reported with every result.
         rest_s: pause that ends a set (``analysis.sets``), seconds of capture time.
-        load_reference: name -> reference, for switching the answer sheet when the hub says so
-            (``reference`` event); None ignores such events.
+        references: the hub's references to score against (``analysis.worker_references``), read
+            at every connection and again when the hub announces a change (``reference`` event);
+            None: analysers keep whatever reference they have.
+        build_references: take reference build jobs from the hub (``analysis.reference_jobs``).
         token: worker token (default: ``FORMSYNC_WORKER_TOKEN``).
         spool_dir: where closed sets wait until the hub acknowledges them
             (default ``analysis.set_outbox.default_spool_dir``).
@@ -128,7 +141,7 @@ class AnalysisWorker:
     """
 
     def __init__(self, hub_url: str, make_analyzer: Callable[[str], FrameAnalyzer], worker_id: str = "worker",
-                 rest_s: float = 10.0, load_reference: Callable[[str], Any] | None = None,
+                 rest_s: float = 10.0, references: WorkerReferences | None = None, build_references: bool = False,
                  token: SecretStr | str | None = None, spool_dir: Path | None = None) -> None:
         self.hub_url = hub_url.rstrip("/")
         # Worker token (server/auth.py): default FORMSYNC_WORKER_TOKEN; sent on every request.
@@ -136,8 +149,10 @@ class AnalysisWorker:
         self.make_analyzer = make_analyzer
         self.worker_id = worker_id
         self.rest_s = rest_s
-        self.load_reference = load_reference
-        self.reference_name: str | None = None
+        self.references = references
+        self.builder = ReferenceBuilder(worker_id) if build_references else None
+        self._references_dirty = False
+        self._references_task: asyncio.Task | None = None
         self.tracks: dict[str, CameraTrack] = {}
         self.connected = asyncio.Event()
         self.spool = SetSpool(spool_dir or default_spool_dir(worker_id, self.hub_url))
@@ -254,7 +269,7 @@ class AnalysisWorker:
         while True:
             try:
                 async with hub.events(WORKER_EVENT_TYPES, heartbeat_s=10) as stream:
-                    await self._sync_reference(hub)
+                    await self._on_connected()
                     log.info("following %s%s", self.hub_url, "" if delays is None else " again")
                     delays = None
                     self.following, self.follow_error = True, None
@@ -290,32 +305,72 @@ class AnalysisWorker:
             return
         self._on_event(event, hub)
 
-    async def _sync_reference(self, hub: HubClient) -> None:
-        if self.load_reference is None:
-            return
-        self._use_reference((await hub.reference()).name)
+    async def _on_connected(self) -> None:
+        """Read the hub's references before following frames (so the first frames are scored),
+        and look for queued build jobs and missing defaults in the background."""
+        if self.references is not None:
+            await self._refresh_references()
+            self._spawn(self._upload_defaults(), "reference-defaults")
+        self._want_jobs()
 
-    def _use_reference(self, name: str | None) -> None:
-        if self.load_reference is None or not name or name == self.reference_name:
+    async def _upload_defaults(self) -> None:
+        try:
+            uploaded = await self.references.upload_missing_defaults(self._hub)
+        except (HubUnreachable, HubRejected) as exc:
+            log.warning("uploading the default references failed: %s", exc)
             return
-        self.reference_name = name
+        if uploaded:  # their events refresh the references too; this covers a missed one
+            self._want_references()
+
+    def _want_references(self) -> None:
+        """Refresh the references once more, at most one refresh running (a burst of events costs
+        one more, never a backlog)."""
+        self._references_dirty = True
+        if self._references_task is None:
+            self._references_task = self._spawn(self._refresh_loop(), "references")
+
+    async def _refresh_loop(self) -> None:
+        try:
+            while self._references_dirty:
+                self._references_dirty = False
+                await self._refresh_references()
+        finally:
+            self._references_task = None
+
+    async def _refresh_references(self) -> None:
+        """Read the reference set from the hub and hand it to every camera's thread if it changed."""
+        before = self.references.current
+        try:
+            current = await self.references.refresh(self._hub)
+        except (HubUnreachable, HubRejected) as exc:
+            log.warning("reading the hub's references failed, keeping the current ones: %s", exc)
+            return
+        if current is None:
+            log.warning("the hub has no reference to score against yet: reps and faults only, no scores")
+        if _versions(current) == _versions(before):
+            return
         for track in self.tracks.values():
             track.executor.submit(self._apply_reference, track)
-        log.info("scoring against reference %r", name)
+        log.info("scoring against %s", ", ".join(f"{v}: {n} {h[:12]}" for v, (n, h) in _versions(current).items())
+                 or "no reference")
 
     def _apply_reference(self, track: CameraTrack) -> None:
-        """On the camera's thread: swap the analyser's answer sheet (if it has one)."""
-        if self.reference_name is None or track.analyzer is None or not hasattr(track.analyzer, "use_reference"):
+        """On the camera's thread: swap the analyser's answer sheet (if it has one) for the current set."""
+        if self.references is None or track.analyzer is None or not hasattr(track.analyzer, "use_reference"):
             return
-        try:
-            track.analyzer.use_reference(self.load_reference(self.reference_name))
-        except (FileNotFoundError, ValueError) as exc:
-            log.warning("[%s] reference %r unusable, keeping the current one: %s",
-                        track.camera_id, self.reference_name, exc)
+        track.analyzer.use_reference(self.references.current)
+
+    def _want_jobs(self) -> None:
+        if self.builder is not None:
+            self._spawn(self.builder.take_jobs(self._hub), "reference-jobs")
 
     def _on_event(self, event: Event, hub: HubClient) -> None:
         if isinstance(event, ReferenceEvent):
-            self._use_reference(event.name)
+            if self.references is not None and (event.change == "chosen" or event.name in self.references.names_in_use):
+                self._want_references()
+        elif isinstance(event, ReferenceJobEvent):
+            if event.job.state == "queued":
+                self._want_jobs()
         elif isinstance(event, GazeCalibrateEvent):
             self._gaze_calibrate(event)
         elif isinstance(event, CameraStaleEvent):
@@ -354,10 +409,11 @@ class AnalysisWorker:
         except Exception:  # a future nobody awaits would swallow it
             log.exception("[%s] gaze calibration failed", track.camera_id)
 
-    def _spawn(self, coro, name: str) -> None:
+    def _spawn(self, coro, name: str) -> asyncio.Task:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _end_set(self, track: CameraTrack, reason: str) -> None:
         await self._loop.run_in_executor(track.executor, self._end_set_on_thread, track, reason)
@@ -446,7 +502,8 @@ class AnalysisWorker:
         ref = getattr(track.analyzer, "reference", None)
         try:
             return set_to_wire(track.sets, track.analyzer.summary(), status=status, end_reason=reason,
-                               ended_at_ns=track.last_capture_ns, reference=getattr(ref, "name", None))
+                               ended_at_ns=track.last_capture_ns, reference=getattr(ref, "name", None),
+                               reference_hash=getattr(ref, "content_hash", None))
         except ValidationError as exc:
             log.error("[%s] set %s not reported: %.500s", track.camera_id, track.sets.set_id,
                       str(exc).replace("\n", " "))
@@ -486,42 +543,23 @@ def _event_type(text: str) -> str:
     return kind if isinstance(kind, str) else "?"
 
 
-_REFERENCE_LOCK = threading.Lock()
-
-
-def load_reference(name: str | None = None):
-    """A reference set from the library (None: the default, with every default built first if
-    missing). References are read-only once loaded, so the cameras' threads share one copy; the
-    lock makes the first cameras wait for one build instead of each building the defaults at once."""
-    with _REFERENCE_LOCK:
-        return _load_reference(name)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_reference(name: str | None):
-    # Imported here: the reference library loads only in the worker process.
-    from analysis.reference import ReferenceLibrary
-
-    # The chosen reference with the library's reference of each view: a camera is scored against
-    # the answer sheet of its own view (analysis.reference.ReferenceSet).
-    return ReferenceLibrary().reference_set(name)
-
-
 def default_analyzer(camera_id: str, gaze: bool = True, gaze_fps: float = 15.0) -> FrameAnalyzer:
-    """Pose (scored against the default reference) plus, unless ``gaze=False``, gaze at most
-    ``gaze_fps`` times a second (``analysis.combined.CombinedAnalyzer``)."""
+    """Pose plus, unless ``gaze=False``, gaze at most ``gaze_fps`` times a second
+    (``analysis.combined.CombinedAnalyzer``); the worker gives it the hub's references."""
     from analysis.combined import CombinedAnalyzer
     from analysis.gaze.analyzer import GazeAnalyzer
     from analysis.session import PoseAnalyzer
 
-    try:
-        reference = load_reference()
-    except (FileNotFoundError, ValueError) as exc:
-        # Reps and faults need no answer sheet; only the scores do.
-        log.warning("[%s] no default reference (%s): reps and faults only, no scores", camera_id, exc)
-        reference = None
-    pose = PoseAnalyzer(camera_id, reference=reference)
+    pose = PoseAnalyzer(camera_id)
     return CombinedAnalyzer(pose, GazeAnalyzer(camera_id), gaze_fps) if gaze else pose
+
+
+def _versions(references) -> dict[str, tuple[str, str]]:
+    """view -> (name, content hash) of a ``ReferenceSet`` (the chosen one under ``chosen``)."""
+    if references is None:
+        return {}
+    refs = {"chosen": references.chosen, **references.by_view}
+    return {view: (r.name, r.content_hash or "") for view, r in refs.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -534,12 +572,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-gaze", action="store_true", help="pose only: no face mesh, gaze or attention")
     p.add_argument("--gaze-fps", type=float, default=15.0,
                    help="most gaze analyses per camera and second; frames between carry the last (0: every frame)")
+    p.add_argument("--no-reference-jobs", action="store_true",
+                   help="do not build references the Coach page asks for (other workers do)")
     p.add_argument("--log-level", default="INFO")
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    from analysis.reference import ReferenceLibrary
+
     make = functools.partial(default_analyzer, gaze=not args.no_gaze, gaze_fps=args.gaze_fps)
+    # The library is where missing defaults are built (FORMSYNC_REFERENCE_DIR) before they go to the hub.
     worker = AnalysisWorker(args.hub, make, args.worker_id, rest_s=args.rest_s,
-                            load_reference=load_reference)
+                            references=WorkerReferences(ReferenceLibrary()),
+                            build_references=not args.no_reference_jobs)
 
     stop_requested: float | None = None
 

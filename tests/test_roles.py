@@ -34,9 +34,10 @@ ROLES = {
     "hub": (WORKER_ONLY | DASHBOARD_ONLY | FEEDBACK_ONLY | TEST_TOOLS | {"cv2"},
             ["fastapi_server", "server.cli", "server.app"], ["server.cli:main"]),
     "worker": (HUB_ONLY | SERVER_STACK | DASHBOARD_ONLY | FEEDBACK_ONLY | TEST_TOOLS | {"yaml"},
-               # default_analyzer and load_reference import these when the worker starts analysing
+               # default_analyzer, the hub's references and build jobs import these when the worker runs
                ["analysis.worker", "analysis.combined", "analysis.gaze.analyzer", "analysis.session",
-                "analysis.reference"], ["analysis.worker:main"]),
+                "analysis.reference", "analysis.worker_references", "analysis.reference_jobs"],
+               ["analysis.worker:main"]),
     "dashboard": (HUB_ONLY | WORKER_ONLY | FEEDBACK_ONLY | TEST_TOOLS,
                   ["streamlit_app.serve", "streamlit.web.cli", "streamlit_app.monitor.banner",
                    "streamlit_app.live.page", "streamlit_app.monitor.page", "streamlit_app.gaze.page",

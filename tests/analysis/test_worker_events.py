@@ -5,6 +5,7 @@ worker's heartbeat says whether it follows the hub. Real hub on loopback, real w
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 
@@ -15,7 +16,14 @@ from analysis.heartbeat import AnalysisRates
 from analysis.worker import AnalysisWorker
 from formsync.heartbeat import HeartbeatSender, HeartbeatSource, process_id
 from formsync.hub_client import HubClient, open_session
-from formsync.wire.events import FrameEvent, GazeCalibrateEvent, ReferenceEvent, UnknownEventType, parse_event
+from formsync.wire.events import (
+    FrameEvent,
+    GazeCalibrateEvent,
+    ReferenceEvent,
+    ReferenceJobEvent,
+    UnknownEventType,
+    parse_event,
+)
 from tests.analysis.test_worker_scheduling import run_worker
 from tests.streamlit_app.conftest import post_frame
 from tests.support import RunningHub, wait_until
@@ -53,6 +61,8 @@ FRAME = '{"type": "frame", "camera_id": "side", "seq": 3, "capture_time_ns": 10,
     "not json", "[]", '{"camera_id": "side"}', '{"type": "frame"}', '{"type": "frame", "camera_id": 5}',
     FRAME.replace('"side"', '"../etc"') + "}", FRAME.replace('"seq": 3', '"seq": -3') + "}",
     '{"type": "reference", "name": ""}',
+    '{"type": "reference", "change": "stored", "name": "x", "content_hash": "not-a-hash"}',
+    '{"type": "reference_job", "job": {"state": "queued"}}',
     '{"type": "gaze_calibrate", "camera_id": "side", "action": "explode", "request_id": "r", '
     '"requested_at_ns": 1}', '{"type": "sync_set"}',
 ])
@@ -64,11 +74,17 @@ def test_malformed_events_are_refused_whole(text):
 def test_well_formed_events_parse_and_keep_unknown_fields_out():
     assert parse_event(FRAME + ', "new": 1}') == FrameEvent(camera_id="side", seq=3, capture_time_ns=10,
                                                             hub_receive_time_ns=11)
-    assert parse_event('{"type": "reference", "name": "deep"}').name == "deep"
+    stored = parse_event(json.dumps({"type": "reference", "change": "stored", "name": "deep",
+                                     "content_hash": "ab" * 32, "chosen": None, "new": 1}))
+    assert isinstance(stored, ReferenceEvent) and (stored.name, stored.change) == ("deep", "stored")
     cal = parse_event('{"type": "gaze_calibrate", "camera_id": "side", "action": "start", "duration_s": 2, '
                       '"request_id": "r", "requested_at_ns": 1}')
     assert isinstance(cal, GazeCalibrateEvent) and cal.action == "start" and cal.duration_s == 2.0
-    assert isinstance(parse_event(b'{"type": "reference", "name": "x"}'), ReferenceEvent)
+    job = {"job_id": "0" * 32, "name": "mine", "source": "mine.mp4", "state": "queued", "video_bytes": 10,
+           "worker_id": None, "frames_done": 0, "frames_total": None, "attempts": 0, "content_hash": None,
+           "error": None, "created_time_ns": 1, "updated_time_ns": 1}
+    queued = parse_event(json.dumps({"type": "reference_job", "job": job}).encode())
+    assert isinstance(queued, ReferenceJobEvent) and queued.job.state == "queued"
     with pytest.raises(UnknownEventType):
         parse_event('{"type": "replay_started", "camera_id": "side"}')
 
@@ -103,20 +119,19 @@ def test_malformed_events_are_skipped_and_counted_and_analysis_goes_on(hub, clip
 
 def test_the_follower_restarts_after_any_failure_and_says_so_meanwhile(hub, clip_jpegs, tmp_path, caplog):
     made: dict[str, CountingAnalyzer] = {}
-    worker = AnalysisWorker(hub.url, lambda cam: made.setdefault(cam, CountingAnalyzer()),
-                            load_reference=lambda name: None, spool_dir=tmp_path)
+    worker = AnalysisWorker(hub.url, lambda cam: made.setdefault(cam, CountingAnalyzer()), spool_dir=tmp_path)
     failures = []
-    real_sync = worker._sync_reference
+    real_sync = worker._on_connected
     gate = threading.Event()
 
-    async def failing_sync(http):
+    async def failing_sync():
         # A bug met on connecting, until the test has seen the worker report it.
         if not gate.is_set():
             failures.append(1)
             raise KeyError("name")
-        await real_sync(http)
+        await real_sync()
 
-    worker._sync_reference = failing_sync
+    worker._on_connected = failing_sync
     stop = threading.Event()
     thread = run_worker(worker, stop)
     try:
