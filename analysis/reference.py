@@ -261,11 +261,6 @@ class ReferenceLibrary:
         """Raises FileNotFoundError for an unknown name."""
         return Reference.load(self.path(name))
 
-    def thumbnail(self, name: str, seq: int) -> bytes | None:
-        """The stored picture of frame ``seq`` of reference ``name`` (None if absent)."""
-        path = self.path(name) / "frames" / f"{int(seq)}.jpg"
-        return path.read_bytes() if path.exists() else None
-
     def build(self, video: Path | str, name: str, progress: bool = False,
               on_progress: Callable[[int, int], None] | None = None) -> Reference:
         """Run pose over every frame of ``video`` and store the result as ``name``, replacing any

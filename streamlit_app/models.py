@@ -22,11 +22,14 @@ from formsync.wire.sync import SyncSetOut
 class AnalysedFrame:
     """An analysis result with the very frame it was computed on (fetched by seq), so a skeleton
     is always drawn over its own image; ``image`` is None when that frame had left the ring.
-    ``overlay_jpeg``: that image with the pose drawn on it (None without an image)."""
+    ``overlay_jpeg``: that image with the pose drawn on it (None without an image).
+    ``reference_jpeg``: the hub's picture of the reference frame matched to it (``reference_seq``
+    of that very version of the reference), None when the hub has none."""
 
     analysis: AnalysisOut
     image: FrameImage | None
     overlay_jpeg: bytes | None = None
+    reference_jpeg: bytes | None = None
 
 
 class SyncedImages(NamedTuple):

@@ -8,8 +8,8 @@ import asyncio
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
@@ -17,6 +17,7 @@ import aiohttp
 
 from formsync.hub_client import EventStream, HubClient, HubRejected, HubUnreachable, open_session
 from formsync.loop_wake import wake_loop
+from formsync.reference_bundle import BundleError, read_data
 from formsync.retry import reconnect_delays
 from formsync.wire.analysis import AnalysisOut
 from formsync.wire.events import (
@@ -27,12 +28,14 @@ from formsync.wire.events import (
     Event,
     FrameEvent,
     ReferenceEvent,
+    ReferenceJobEvent,
     SetEvent,
     SyncSetEvent,
     UnknownEventType,
     parse_event,
 )
 from formsync.wire.frames import CameraOut, FrameImage
+from formsync.wire.references import ReferenceJob, ReferenceMeta
 from formsync.wire.sets import SetOut
 from formsync.wire.sync import SyncSetOut
 from streamlit_app.coach.view import annotate_jpeg
@@ -46,6 +49,11 @@ UNSAVED_RECHECK_S = 2.0
 
 TREND_POINTS = 600
 """Analysis results kept per camera for the Coach page's chart: 60 s at the 10 Hz a page reads."""
+
+REFERENCE_PICTURES = 1024
+"""Reference pictures kept (~20 kB each): every frame of the three defaults' model reps."""
+REFERENCE_ANGLE_SETS = 4
+"""References whose angle curves are kept for the Coach page's chart."""
 
 
 class HubPoller:
@@ -69,6 +77,12 @@ class HubPoller:
       and appended to a bounded trend (``trend(camera_id)``); each ``set`` event refreshes the
       camera's live set (``live_set(camera_id)``) and, for a closed set, the history (``sets()``).
       Same rules as frames: one fetch in flight per key, events meanwhile only re-mark it.
+    - References come from the hub: the list and the chosen one (``references()``,
+      ``reference()``) are read on connecting and on each ``reference`` event; each analysed frame
+      comes with the hub's picture of the reference frame matched to it (kept by reference, version
+      and seq: a rep's pictures are fetched once); ``reference_angles(name, hash)`` holds a
+      reference's joint-angle curves once fetched. Build jobs (``reference_job(job_id)``) follow
+      the ``reference_job`` events.
     - On any failure it reports the hub unreachable (error and since when) and reconnects with
       jittered exponential backoff, capped at ``reconnect_max_s``.
 
@@ -104,6 +118,10 @@ class HubPoller:
         self._set_saving = SetSaving()
         self._analysis_stale: dict[str, int] = {}
         self._reference: str | None = None
+        self._references: tuple[ReferenceMeta, ...] = ()
+        self._reference_jobs: Mapping[str, ReferenceJob] = MappingProxyType({})
+        self._pictures: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()  # loop only
+        self._angles: OrderedDict[tuple[str, str], Mapping[int, Mapping[str, float]]] = OrderedDict()
         self._cameras: tuple[CameraOut, ...] = ()
         self._sync: SyncSetOut | None = None
         self._synced: SyncedImages | None = None
@@ -120,6 +138,7 @@ class HubPoller:
         self._inflight: dict[object, asyncio.Task] = {}
         self._sync_dirty = False
         self._sync_task: asyncio.Task | None = None
+        self._client: HubClient | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -207,6 +226,37 @@ class HubPoller:
         with self._cond:
             return self._reference
 
+    def references(self) -> tuple[ReferenceMeta, ...]:
+        """The references stored on the hub, by name."""
+        with self._cond:
+            return self._references
+
+    def reference_job(self, job_id: str) -> ReferenceJob | None:
+        """A build job's latest state (from its events), None before the poller heard of it."""
+        with self._cond:
+            return self._reference_jobs.get(job_id)
+
+    def reference_angles(self, name: str, content_hash: str | None) -> Mapping[int, Mapping[str, float]] | None:
+        """Reference seq -> joint angles (degrees, by name) of reference ``name``: of version
+        ``content_hash`` when held, else of the newest version held (a result scored against a
+        version just replaced still gets a curve); None until one is fetched, which this starts
+        (callable from any thread). A ``reference`` event that stores ``name`` again drops them."""
+        with self._cond:
+            held = [(version, angles) for (have, version), angles in self._angles.items() if have == name]
+            for version, angles in reversed(held):
+                if content_hash is None or version == content_hash:
+                    return angles
+            if held:
+                return held[-1][1]
+        loop, client = self._loop, self._client
+        if loop is not None and client is not None:
+            try:
+                loop.call_soon_threadsafe(self._want, ("reference-data", name),
+                                          lambda: self._fetch_reference_angles(name, client))
+            except RuntimeError:  # the poller's loop has ended
+                pass
+        return None
+
     def _slot(self, slots: dict, camera_id: str) -> Latest:
         with self._cond:
             latest = slots.get(camera_id)
@@ -261,7 +311,7 @@ class HubPoller:
         if self._stop.is_set():
             return
         async with open_session(self._token, self.request_timeout_s) as session:
-            client = self.client_factory(session, self.hub_url)
+            client = self._client = self.client_factory(session, self.hub_url)
             delays: Iterator[float] | None = None
             while not self._stop.is_set():
                 try:
@@ -292,7 +342,7 @@ class HubPoller:
             # Read the camera list before saying "connected", so after a hub restart a page
             # never shows a connected hub with yesterday's cameras.
             await self._refresh_cameras(client)
-            await self._refresh_history(client)
+            await asyncio.gather(self._refresh_history(client), self._refresh_references(client))
             self._set_link(LinkState.CONNECTED)
             tasks = [
                 asyncio.create_task(self._read_events(stream, client), name="events"),
@@ -341,7 +391,15 @@ class HubPoller:
             # from /frames/sync gets them all (usually this very set).
             self._want_sync(client)
         elif isinstance(event, ReferenceEvent):
-            self._update(reference=event.name)
+            if event.change == "chosen":
+                self._update(reference=event.name)
+            else:
+                with self._cond:
+                    for key in [k for k in self._angles if k[0] == event.name]:
+                        del self._angles[key]
+            self._want(("references",), lambda: self._refresh_references(client))
+        elif isinstance(event, ReferenceJobEvent):
+            self._store_job(event.job)
         elif isinstance(event, AnalysisStaleEvent):
             self._mark_analysis_stale(event.camera_id, event)
         elif isinstance(event, AnalysisEvent):
@@ -411,7 +469,8 @@ class HubPoller:
         if image is not None:
             # Drawn once here for every session; a decode + encode is too slow for the loop.
             overlay = await asyncio.to_thread(annotate_jpeg, image.jpeg, result.landmarks, result.gaze)
-        latest.put(AnalysedFrame(result, image, overlay))
+        picture = await self._reference_picture(client, result)
+        latest.put(AnalysedFrame(result, image, overlay, picture))
         with self._cond:
             self._trends.setdefault(camera_id, deque(maxlen=TREND_POINTS)).append(result)
             self._cond.notify_all()
@@ -430,6 +489,55 @@ class HubPoller:
         listed, reference = await asyncio.gather(client.sets(20), client.reference())
         self._update(sets=tuple(listed.sets), reference=reference.name,
                      set_saving=SetSaving(listed.unsaved, listed.persist_error))
+
+    async def _refresh_references(self, client: HubClient) -> None:
+        listed, jobs = await asyncio.gather(client.references(), client.reference_jobs())
+        with self._cond:
+            self._references = tuple(listed.references)
+            self._reference = listed.chosen
+        for job in jobs:  # events may be newer than the list: each job keeps its later state
+            self._store_job(job)
+
+    def _store_job(self, job: ReferenceJob) -> None:
+        with self._cond:
+            have = self._reference_jobs.get(job.job_id)
+            if have is None or have.updated_time_ns <= job.updated_time_ns:
+                self._reference_jobs = MappingProxyType({**self._reference_jobs, job.job_id: job})
+            self._cond.notify_all()
+
+    async def _reference_picture(self, client: HubClient, result: AnalysisOut) -> bytes | None:
+        """The hub's picture of the reference frame ``result`` was matched to, if it belongs to the
+        version the result was scored against (a rebuilt reference's new pictures are not the
+        frames of the old one)."""
+        if result.reference is None or result.reference_seq is None:
+            return None
+        key = (result.reference, result.reference_hash or "", result.reference_seq)
+        jpeg = self._pictures.get(key)
+        if jpeg is not None:
+            self._pictures.move_to_end(key)
+            return jpeg
+        picture = await client.reference_picture(result.reference, result.reference_seq)
+        if picture is None or (result.reference_hash and picture.content_hash != result.reference_hash):
+            return None
+        self._pictures[key] = picture.jpeg
+        while len(self._pictures) > REFERENCE_PICTURES:
+            self._pictures.popitem(last=False)
+        return picture.jpeg
+
+    async def _fetch_reference_angles(self, name: str, client: HubClient) -> None:
+        meta, data = await asyncio.gather(client.reference_meta(name), client.reference_data(name))
+        if meta is None or data is None or data.content_hash != meta.content_hash:
+            return  # unknown, or replaced between the two reads: the next page run asks again
+        try:
+            angles = await asyncio.to_thread(_angles_by_seq, data.data, tuple(meta.angle_names))
+        except BundleError as exc:
+            log.warning("%s: reference %r has unreadable data: %s", self.name, name, exc)
+            return
+        with self._cond:
+            self._angles[(name, data.content_hash)] = angles
+            while len(self._angles) > REFERENCE_ANGLE_SETS:
+                self._angles.popitem(last=False)
+            self._cond.notify_all()
 
     async def _recheck_unsaved(self, client: HubClient) -> None:
         # Only while the hub holds unsaved sets: the read also makes it retry the write.
@@ -516,3 +624,16 @@ class HubPoller:
             log.debug("%s: set %s incomplete, got %s", self.name, sync.key, sorted(images))
             return
         self._update(synced=SyncedImages(sync, MappingProxyType(images)))
+
+
+def _angles_by_seq(data: bytes, names: tuple[str, ...]) -> Mapping[int, Mapping[str, float]]:
+    """seq -> {angle name: degrees} from a reference's per-frame data. Raises BundleError."""
+    arrays = read_data(data)
+    try:
+        seqs, angles = arrays["seq"], arrays["angles"]
+    except KeyError as exc:
+        raise BundleError("invalid_data", f"no {exc} array") from None
+    if angles.ndim != 2 or angles.shape != (len(seqs), len(names)):
+        raise BundleError("invalid_data", f"angles are {angles.shape}, not ({len(seqs)}, {len(names)})")
+    return MappingProxyType({int(s): MappingProxyType(dict(zip(names, map(float, row))))
+                             for s, row in zip(seqs, angles)})

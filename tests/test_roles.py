@@ -41,7 +41,7 @@ ROLES = {
     "dashboard": (HUB_ONLY | WORKER_ONLY | FEEDBACK_ONLY | TEST_TOOLS,
                   ["streamlit_app.serve", "streamlit.web.cli", "streamlit_app.monitor.banner",
                    "streamlit_app.live.page", "streamlit_app.monitor.page", "streamlit_app.gaze.page",
-                   "streamlit_app.browser_camera.page"], []),
+                   "streamlit_app.browser_camera.page", "streamlit_app.coach.page"], []),
     # The Feedback page needs the feedback extra beside the dashboard's (README, "Running on several machines").
     # sentence-transformers brings scikit-learn, scipy and tqdm, chromadb httpx.
     "dashboard+feedback": (HUB_ONLY | (WORKER_ONLY - {"sklearn", "scipy", "tqdm"}) | (TEST_TOOLS - {"httpx"}),
@@ -84,24 +84,10 @@ def run_as_role(blocked: set[str], modules: list[str], mains: list[str]) -> subp
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240)
 
 
-@pytest.mark.parametrize("role", [
-    "camera", "hub", "worker",
-    pytest.param("dashboard", marks=pytest.mark.xfail(
-        strict=True, reason="the Coach page reads and builds references in the dashboard's own process "
-                            "(analysis.reference: dtaidistance, MediaPipe)")),
-    "dashboard+feedback",
-])
+@pytest.mark.parametrize("role", ["camera", "hub", "worker", "dashboard", "dashboard+feedback"])
 def test_a_roles_entry_points_import_only_what_its_extra_installs(role):
     blocked, modules, mains = ROLES[role]
-    if role == "dashboard":
-        modules = [*modules, "streamlit_app.coach.page"]
     done = run_as_role(blocked, modules, mains)
-    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
-
-
-def test_the_dashboard_pages_but_the_coach_page_import_without_the_worker_packages():
-    blocked, modules, mains = ROLES["dashboard"]
-    done = run_as_role(blocked, [*modules, "analysis.fusion"], mains)
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
 
 

@@ -1,10 +1,11 @@
 """Coach page: each camera with its skeleton beside the reference at the same phase, live score,
 reps, per-rep scores, faults with a cue, score and angle trends, the cameras' fused verdict, and
-the history of saved sets. The reference can be chosen, or built from an uploaded video."""
+the history of saved sets. The reference can be chosen among the hub's, or built from an uploaded
+video by a worker (the hub queues the job; its progress shows here). Reference pictures and
+angles come from the hub, never from this machine's disk."""
 
 
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,16 +14,18 @@ import streamlit as st
 
 from analysis.fusion import fuse
 from analysis.paths import DEFAULT_REFERENCE_NAME
-from analysis.reference import ReferenceLibrary
 from formsync.hub_client import HubRejected, HubUnreachable
 from formsync.wire.base import read
 from formsync.wire.frames import CameraOut
+from formsync.wire.references import REFERENCE_NAME_PATTERN
 from formsync.wire.sets import SetFault
 from streamlit_app.charts import line_chart
 from streamlit_app.coach.view import (
     active_faults,
     fault_line,
     history_rows,
+    job_status,
+    reference_label,
     trend_frame,
 )
 from streamlit_app.gaze.view import format_attention
@@ -32,35 +35,22 @@ from streamlit_app.reliability_view import stale_analysis_message, unsaved_sets_
 from streamlit_app.render import connection_message, format_ms, jpeg_img_html, rows
 from streamlit_app.resources import get_poller, hub_call, page_settings
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+NAME_PATTERN = re.compile(REFERENCE_NAME_PATTERN)
 IMAGE_HEIGHT = "32vh"  # user and reference side by side, with the numbers still in view
 VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm", "m4v"]
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _reference_angles(name: str) -> dict[int, dict[str, float]]:
-    from analysis.angles import ANGLE_NAMES
-
-    ref = ReferenceLibrary().load(name)
-    return {f.index: dict(zip(ANGLE_NAMES, map(float, f.angles))) for f in ref.frames}
-
-
-def reference_angles(name: str) -> dict[int, dict[str, float]] | None:
-    """Reference seq -> joint angles (degrees) for the trend chart; None if it cannot be loaded
-    yet. A failure is not cached: the worker may still be building the default reference."""
-    try:
-        return _reference_angles(name)
-    except (FileNotFoundError, ValueError):
-        return None
+UPLOAD_TIMEOUT_S = 300.0
+"""A 200 MB video over a slow link to the hub; the hub answers as soon as it has queued the job."""
+JOB_KEY = "reference_job"
 
 
 def render_reference_controls(poller: HubPoller, hub_url: str) -> None:
-    lib = ReferenceLibrary()
     current = poller.reference() or DEFAULT_REFERENCE_NAME
     with st.expander(f"Reference (answer sheet): **{current}**", icon=":material/school:"):
-        names = lib.names()
+        stored = {r.name: r for r in poller.references()}
+        names = sorted(stored)
         if names:
-            choice = st.selectbox("Score against", names, index=names.index(current) if current in names else 0)
+            choice = st.selectbox("Score against", names, index=names.index(current) if current in names else 0,
+                                  format_func=lambda n: reference_label(stored[n]))
             if st.button("Use this reference", disabled=choice == current):
                 try:
                     hub_call(hub_url, lambda hub: hub.choose_reference(choice))
@@ -68,38 +58,41 @@ def render_reference_controls(poller: HubPoller, hub_url: str) -> None:
                 except (HubUnreachable, HubRejected) as exc:
                     st.error(f"The hub did not take the choice: {exc}")
         else:
-            st.caption(f"No reference in {lib.root} yet; the worker builds the default on its first frame.")
+            st.caption("The hub has no reference yet: a worker uploads the default of each view when it connects.")
         st.divider()
         video = st.file_uploader("Build a reference from a video of a good squat", type=VIDEO_TYPES)
         name = st.text_input("Name", value=Path(video.name).stem[:64] if video else "",
                              help="Letters, digits, '.', '_' and '-'; an existing name is rebuilt.")
         if st.button("Build reference", disabled=video is None):
-            build_reference(lib, video, name.strip())
+            request_build(hub_url, video, name.strip())
+        job_id = st.session_state.get(JOB_KEY)
+        if job_id:
+            st.fragment(render_job, run_every=0.5)(poller, job_id)
 
 
-def build_reference(lib: ReferenceLibrary, video, name: str) -> None:
-    if not NAME_PATTERN.match(name) or name.startswith("."):
+def request_build(hub_url: str, video, name: str) -> None:
+    """Send the video to the hub, which queues a build job for a worker; its id is kept for
+    ``render_job``."""
+    if not NAME_PATTERN.match(name):
         st.error("The name may use letters, digits, '.', '_' and '-' (1-64, not starting with '.').")
         return
-    bar = st.progress(0.0, text="Running pose over every frame…")
+    try:
+        job = hub_call(hub_url, lambda hub: hub.submit_reference_job(name, bytes(video.getbuffer()), video.name),
+                       timeout_s=UPLOAD_TIMEOUT_S)
+    except (HubUnreachable, HubRejected) as exc:
+        st.error(f"The hub did not take the video: {exc}")
+        return
+    st.session_state[JOB_KEY] = job.job_id
 
-    def on_progress(done: int, total: int) -> None:
-        if total:
-            bar.progress(min(1.0, done / total), text=f"Pose on frame {done} of {total}")
 
-    with tempfile.NamedTemporaryFile(suffix=Path(video.name).suffix) as tmp:
-        tmp.write(video.getbuffer())
-        tmp.flush()
-        try:
-            ref = lib.build(tmp.name, name, on_progress=on_progress)
-        except (FileNotFoundError, ValueError) as exc:
-            bar.empty()
-            st.error(f"No reference built: {exc}")
-            return
-    bar.progress(1.0, text="Done")
-    st.success(f"Reference {name!r}: {len(ref.reps)} rep(s) in {len(ref.frames)} frames with a pose "
-               f"({ref.view or 'unknown'} view). Choose it above to score against it.")
-    _reference_angles.clear()
+def render_job(poller: HubPoller, job_id: str) -> None:
+    """The build job's progress and outcome, as the hub reports it."""
+    status = job_status(poller.reference_job(job_id))
+    st.progress(status.fraction, text=status.text)
+    if status.outcome == "done":
+        st.success(status.detail, icon=":material/check_circle:")
+    elif status.outcome == "failed":
+        st.error(status.detail, icon=":material/error:")
 
 
 def render_camera(poller: HubPoller, cam: CameraOut, reference: str) -> None:
@@ -123,9 +116,8 @@ def render_camera(poller: HubPoller, cam: CameraOut, reference: str) -> None:
         with ref_col:
             # A camera is scored against the reference of its own view, which may not be the chosen one.
             shown = a.reference or reference
-            thumb = ReferenceLibrary().thumbnail(shown, a.reference_seq) if a.reference_seq is not None else None
-            if thumb is not None:
-                st.html(jpeg_img_html(thumb, f"reference {shown} frame {a.reference_seq}",
+            if analysed.reference_jpeg is not None:
+                st.html(jpeg_img_html(analysed.reference_jpeg, f"reference {shown} frame {a.reference_seq}",
                                       max_height=IMAGE_HEIGHT))
                 st.caption(f"reference {shown} · frame {a.reference_seq}, same phase")
             else:
@@ -155,8 +147,9 @@ def render_camera(poller: HubPoller, cam: CameraOut, reference: str) -> None:
 
 def render_trend(poller: HubPoller, cam: CameraOut, reference: str) -> None:
     trend = poller.trend(cam.camera_id)
-    scored_against = next((r.reference for r in reversed(trend) if r.reference), reference)
-    chart = trend_frame(trend, reference_angles(scored_against) or {})
+    last = next((r for r in reversed(trend) if r.reference), None)
+    name, version = (last.reference, last.reference_hash) if last is not None else (reference, None)
+    chart = trend_frame(trend, poller.reference_angles(name, version) or {})
     if len(chart) < 2:
         return
     chart = chart.set_index("t")

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 import pandas as pd
 
 from formsync.wire.analysis import AnalysisOut, Fault
+from formsync.wire.references import ReferenceJob, ReferenceMeta
 from formsync.wire.sets import SetFault, SetOut
 from streamlit_app.gaze.view import as_dict, draw_gaze
 
@@ -142,3 +144,40 @@ def history_rows(sets: Sequence[SetOut], tz: tzinfo | None = None) -> list[dict]
             "ended by": (s.end_reason or "").replace("_", " "),
         })
     return rows
+
+
+def reference_label(ref: ReferenceMeta) -> str:
+    """``deep · side view · 2 reps · from deep.mp4``: one entry of the reference chooser."""
+    source = ref.source.replace("\\", "/").rsplit("/", 1)[-1]
+    reps = f"{len(ref.reps)} rep{'s' if len(ref.reps) != 1 else ''}"
+    return f"{ref.name} · {ref.view or 'unknown'} view · {reps} · from {source}"
+
+
+class JobStatus(NamedTuple):
+    """How a build job shows: a progress bar (``fraction`` 0-1 and its ``text``) and, once it has
+    ended, its ``outcome`` (``done`` / ``failed``) with a ``detail`` line."""
+
+    fraction: float
+    text: str
+    outcome: str | None = None
+    detail: str = ""
+
+
+def job_status(job: ReferenceJob | None) -> JobStatus:
+    """The Coach page's view of a build job (None: the hub has not announced it yet)."""
+    if job is None:
+        return JobStatus(0.0, "Sent to the hub…")
+    if job.state == "queued":
+        again = " again (its worker stopped answering)" if job.attempts else ""
+        return JobStatus(0.0, f"Queued{again}: waiting for a worker to build {job.name!r}")
+    total = job.frames_total or 0
+    fraction = min(1.0, job.frames_done / total) if total else 0.0
+    if job.state == "running":
+        count = f"frame {job.frames_done} of {total}" if total else "reading the video"
+        return JobStatus(fraction, f"{job.worker_id} builds {job.name!r}: pose on {count}")
+    if job.state == "done":
+        return JobStatus(1.0, f"Built {job.name!r} from {job.frames_done} frames", "done",
+                         f"Reference {job.name!r} is on the hub: choose it above to score against it.")
+    message = job.error.message if job.error is not None else "unknown error"
+    return JobStatus(fraction, f"Stopped after {job.frames_done} frames", "failed", f"No reference built: {message}")
+

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests.e2e.conftest import CAMERAS
+from tests.e2e.conftest import CAMERAS, get_json
 from tests.e2e.dashboard import (
     coach_metrics,
     exceptions,
@@ -19,8 +19,9 @@ from tests.e2e.dashboard import (
     seconds_later,
     visit,
 )
-from tests.support import wait_until
+from tests.support import squat_clip, wait_until
 
+BUILD_CLIP = squat_clip("side_bodyweight_intellifit1.mp4")  # 187 frames, 2 reps: seconds from the pose cache
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
@@ -83,6 +84,32 @@ def test_coach_rep_count_rises_as_the_clips_play(demo, page, shots):
     posed = page.locator('[data-testid="stMain"] img[alt$=" with pose"]')
     alts = posed.evaluate_all("els => els.map(e => e.alt)")
     assert {a.split(" seq ")[0] for a in alts} >= set(CAMERAS), alts
+    # Beside each camera, the hub's picture of the reference frame at the same phase.
+    pictures = page.locator('[data-testid="stMain"] img[alt^="reference "]')
+    assert wait_until(lambda: pictures.count() >= len(CAMERAS), timeout=20, interval=0.5), pictures.count()
+    assert not exceptions(page)
+
+
+def test_coach_builds_a_reference_from_an_uploaded_video(demo, page, shots):
+    """The whole path a coach takes: upload a video on the page, the hub queues the job, the demo's
+    worker builds it with MediaPipe, the page shows the progress and the outcome, and the hub then
+    serves the reference and lists it in the chooser."""
+    open_app(page, demo.ui_url, "Coach")
+    page.get_by_text("Reference (answer sheet)").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(BUILD_CLIP))
+    name = page.get_by_role("textbox", name="Name")
+    # The upload's rerun proposes the file's name; the coach's own is typed over it.
+    assert wait_until(lambda: name.input_value() == BUILD_CLIP.stem, timeout=20, interval=0.25)
+    name.fill("e2e-side")
+    name.press("Enter")
+    assert wait_until(lambda: name.input_value() == "e2e-side", timeout=10, interval=0.25)
+    page.get_by_role("button", name="Build reference").click()
+    main = page.locator('[data-testid="stMain"]')
+    done = wait_until(lambda: "Reference 'e2e-side' is on the hub" in main.inner_text(), timeout=120, interval=0.5)
+    page.screenshot(path=shots / "coach_built.png", full_page=True)
+    assert done, [line for line in main.inner_text().splitlines() if "e2e-side" in line or "reference" in line]
+    meta = get_json(f"{demo.hub_url}/api/v1/references/e2e-side")
+    assert meta["view"] == "side" and len(meta["reps"]) == 2
     assert not exceptions(page)
 
 
