@@ -31,6 +31,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	sh scripts/ensure_chromium.sh   # Debian's chromium for tests/e2e (they skip, saying why, without it)
+	sh scripts/ensure_redis.sh      # Debian's redis-server for the Redis-backed hub's tests (likewise)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

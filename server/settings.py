@@ -46,6 +46,11 @@ class HubSettings(SecuritySettings, BaseSettings):
         "var/formsync.db",
         description="Embedded SQLite database (set summaries, alert log); created with its folder on start.",
     )
+    redis_url: str | None = Field(
+        None, pattern=r"^rediss?://",
+        description="`redis://host:port/db`: keep the hub's shared state in Redis so several hub processes "
+                    "and machines serve the same cameras. Unset: in memory and in the SQLite database "
+                    "(one hub).")
     # -- references (server/references) --
     reference_dir: str | None = Field(
         None,

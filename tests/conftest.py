@@ -43,6 +43,27 @@ def reference_bundles(default_references) -> dict[str, bytes]:
     return {name: pack_folder(lib.path(name)) for name, _ in DEFAULT_REFERENCES.values()}
 
 
+@pytest.fixture(scope="session")
+def redis_server():
+    """One real redis-server for the session (tests/redis_server.py); tests flush what they use.
+    Skips where redis-server is not installed."""
+    from tests.redis_server import RedisServer
+
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The session's Redis, emptied before the test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
 @pytest.fixture
 def hub():
     """A real hub on a free loopback port, stopped after the test."""
