@@ -8,7 +8,9 @@ A set is a run of reps without a long pause. ``SetTracker`` closes it when
     source_restart  the camera's source frame index went backwards (a replayed clip started over,
                     or the camera was restarted);
     camera_stale    the hub reported the camera stale;
-    worker_stopped  the analysis worker is shutting down.
+    worker_stopped  the analysis worker is shutting down (or handing the camera over);
+    worker_lost     closed by the hub: the worker died and another took the camera over
+                    (``server/leases.py``).
 A set without a completed rep is never reported.
 """
 
@@ -21,7 +23,7 @@ from formsync.wire.analysis import Fault, FaultMoment
 from formsync.wire.sets import SetFault, SetIn, SetRep
 
 DEFAULT_REST_S = 10.0
-END_REASONS = ("rest", "source_restart", "camera_stale", "worker_stopped")
+END_REASONS = ("rest", "source_restart", "camera_stale", "worker_stopped", "worker_lost")
 
 
 def _new_id() -> str:

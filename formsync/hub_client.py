@@ -55,6 +55,15 @@ from formsync.wire.frames import (
     TimeRequest,
 )
 from formsync.wire.gaze import GazeCalibrateIn, GazeCalibrateOut
+from formsync.wire.leases import (
+    LeaseClaim,
+    LeaseList,
+    LeaseOut,
+    LeaseRelease,
+    LeaseReleaseOut,
+    LeaseRenewal,
+    LeaseRenewalOut,
+)
 from formsync.wire.monitoring import AlertsOut, HeartbeatIn, HeartbeatOut, HeartbeatsOut
 from formsync.wire.references import (
     JobClaim,
@@ -402,6 +411,26 @@ class HubClient:
         return await self._model(ReferenceJob, "POST", f"{self.job_url(job_id)}/failed", **self._json(body))
 
     # -- gaze (operator controls) -------------------------------------------------------------
+
+    # -- camera leases (workers) -----------------------------------------------------------
+
+    async def acquire_lease(self, camera_id: str, claim: LeaseClaim) -> LeaseOut:
+        """``POST /api/v1/leases/{camera_id}`` (worker): the camera's lease granted (or renewed) to
+        ``claim``'s worker, or why not (``reason``)."""
+        return await self._model(LeaseOut, "POST", f"{self.api}/leases/{_seg(camera_id)}", **self._json(claim))
+
+    async def renew_leases(self, renewal: LeaseRenewal) -> LeaseRenewalOut:
+        """``POST /api/v1/leases/renew`` (worker): which of its leases the worker still holds."""
+        return await self._model(LeaseRenewalOut, "POST", f"{self.api}/leases/renew", **self._json(renewal))
+
+    async def release_lease(self, camera_id: str, release: LeaseRelease) -> bool:
+        """``DELETE /api/v1/leases/{camera_id}`` (worker): False when the worker did not hold it."""
+        return (await self._model(LeaseReleaseOut, "DELETE", f"{self.api}/leases/{_seg(camera_id)}",
+                                  **self._json(release))).released
+
+    async def leases(self) -> LeaseList:
+        """``GET /api/v1/leases``: which worker analyses each camera, and every live worker's load."""
+        return await self._model(LeaseList, "GET", f"{self.api}/leases")
 
     async def calibrate_gaze(self, camera_id: str, duration_s: float = 2.0) -> GazeCalibrateOut:
         """``POST /api/v1/cameras/{id}/gaze/calibrate``: the person looks at the screen's centre

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from server.errors import RequestIdMiddleware, install_error_handlers
 from server.events import EventBus
 from server.ingest import IngestService
+from server.leases import LeaseStore, open_lease_store
 from server.limits import UploadLimits
 from server.live_sync import LiveSync
 from server.monitoring.metrics import HubMetrics
@@ -23,18 +24,20 @@ from server.routes import api_router, health
 from server.security import install_security
 from server.set_store import SetStore
 from server.settings import HubSettings
+from server.shared_state.connection import install_redis_errors
 from server.store import FrameStore, InMemoryFrameStore
 
 
 def create_app(settings: HubSettings | None = None, store: FrameStore | None = None,
-               references: ReferenceStore | None = None, reference_jobs: ReferenceJobQueue | None = None) -> FastAPI:
+               references: ReferenceStore | None = None, reference_jobs: ReferenceJobQueue | None = None,
+               leases: LeaseStore | None = None) -> FastAPI:
     """Build the hub. Tests pass their own settings or store; nothing is created at import.
 
     The store is built here (not in the lifespan) so it outlives lifespan restarts in tests and a
     caller can keep a handle on it; per-loop things (event bus, stale watcher) live in the lifespan.
     ``references`` and ``reference_jobs`` default to the embedded ones (SQLite in ``db_path``; files
     in ``reference_root``'s ``stored/`` and ``jobs/``), opened in the lifespan and closed with it;
-    given ones are the caller's to close.
+    given ones are the caller's to close. ``leases`` defaults to Redis with ``redis_url``, else embedded.
     """
     settings = settings or HubSettings()
     store = store or InMemoryFrameStore(settings.ring_seconds, settings.ring_max_frames)
@@ -73,6 +76,8 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
             await asyncio.to_thread(app.state.sets.close)
             for closing in owned:
                 await asyncio.to_thread(closing.close)
+            if leases is None:
+                await app.state.leases.close()
 
     app = FastAPI(
         title="FormSync hub",
@@ -82,10 +87,13 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.leases = leases or open_lease_store(settings.redis_url)
     app.state.results = LatestResults()
     app.state.metrics = HubMetrics()
     install_monitoring(app)
     install_error_handlers(app)
+    if settings.redis_url:
+        install_redis_errors(app)
     install_security(app, settings)  # tokens, CORS
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)

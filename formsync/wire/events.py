@@ -13,7 +13,7 @@ from formsync.ids import CameraIdField
 from formsync.wire.base import Ms, Score, Seq, SignedMs, TimeNs, Wire
 from formsync.wire.gaze import GazeCalibrateOut
 from formsync.wire.monitoring import PROCESS_ID_PATTERN, AlertLevel, Role
-from formsync.wire.references import ContentHash, ReferenceJob, ReferenceName
+from formsync.wire.references import ContentHash, ReferenceJob, ReferenceName, WorkerId
 from formsync.wire.sets import SET_ID_PATTERN
 
 _ProcessId = Annotated[str, Field(pattern=PROCESS_ID_PATTERN, description="The process's id (heartbeats).")]
@@ -104,6 +104,16 @@ class ReferenceJobEvent(Wire):
     job: ReferenceJob = Field(description="The job as it is now.")
 
 
+class LeaseEvent(Wire):
+    """A worker was granted a camera's lease (it analyses the camera from now on) or released it."""
+
+    type: Literal["lease"] = Field("lease", description="Event type.")
+    camera_id: CameraIdField
+    worker_id: WorkerId = Field(description="The worker granted or releasing the lease.")
+    change: Literal["granted", "released"] = Field(description="What happened.")
+    taken_over_from: WorkerId | None = Field(None, description="Granted from a worker that died holding it.")
+
+
 class AnalysisStaleEvent(Wire):
     """A camera's results stopped: no new one for ``analysis_stale_after_s``. Sent once; the
     camera's next ``analysis`` event means fresh again."""
@@ -165,11 +175,11 @@ class AlertEvent(Wire):
 
 
 _EVENTS = (FrameEvent, CameraOnlineEvent, CameraStaleEvent, SyncSetEvent, AnalysisEvent, SetEvent,
-           ReferenceEvent, ReferenceJobEvent, AnalysisStaleEvent, GazeCalibrateEvent, HeartbeatEvent,
+           ReferenceEvent, ReferenceJobEvent, LeaseEvent, AnalysisStaleEvent, GazeCalibrateEvent, HeartbeatEvent,
            ProcessLostEvent, ProcessOnlineEvent, AlertEvent)
 Event = Annotated[FrameEvent | CameraOnlineEvent | CameraStaleEvent | SyncSetEvent | AnalysisEvent | SetEvent
-                  | ReferenceEvent | ReferenceJobEvent | AnalysisStaleEvent | GazeCalibrateEvent | HeartbeatEvent
-                  | ProcessLostEvent | ProcessOnlineEvent | AlertEvent, Field(discriminator="type")]
+                  | ReferenceEvent | ReferenceJobEvent | LeaseEvent | AnalysisStaleEvent | GazeCalibrateEvent
+                  | HeartbeatEvent | ProcessLostEvent | ProcessOnlineEvent | AlertEvent, Field(discriminator="type")]
 EVENT_TYPES: frozenset[str] = frozenset(get_args(m.model_fields["type"].annotation)[0] for m in _EVENTS)
 """Every ``type`` the hub sends; ``?types=`` on ``WS /api/v1/events`` takes a comma-separated subset."""
 

@@ -15,8 +15,9 @@ from formsync.wire.gaze import GazeSetOut
 from formsync.wire.references import ContentHash
 
 SET_ID_PATTERN = r"^[0-9a-f]{32}$"
-EndReason = Literal["rest", "source_restart", "camera_stale", "worker_stopped"]
-"""Why a set closed (``analysis/sets.py``)."""
+EndReason = Literal["rest", "source_restart", "camera_stale", "worker_stopped", "worker_lost"]
+"""Why a set closed (``analysis/sets.py``; ``worker_lost``: its worker died and another took the
+camera over, ``server/leases.py``)."""
 
 _Deg = Annotated[float, Field(ge=0, le=360, allow_inf_nan=False)]
 _JointDeg = dict[Annotated[str, Field(max_length=32)], _Deg]

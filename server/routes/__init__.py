@@ -14,6 +14,7 @@ from . import (
     gaze,
     health,
     heartbeats,
+    leases,
     reference,
     reference_jobs,
     references,
@@ -40,5 +41,6 @@ api_router.include_router(reference.router)
 api_router.include_router(references.router)
 api_router.include_router(reference_jobs.router)
 api_router.include_router(gaze.router)
+api_router.include_router(leases.router)
 
 __all__ = ["api_router", "health"]
