@@ -64,6 +64,7 @@ from formsync.wire.leases import (
     LeaseRenewal,
     LeaseRenewalOut,
 )
+from formsync.wire.live import DisplayTokenOut, LiveViewersOut
 from formsync.wire.monitoring import AlertsOut, HeartbeatIn, HeartbeatOut, HeartbeatsOut
 from formsync.wire.references import (
     JobClaim,
@@ -443,6 +444,17 @@ class HubClient:
         """``DELETE /api/v1/cameras/{id}/gaze/calibration``: back to the default target."""
         return await self._model(GazeCalibrateOut, "DELETE", f"{self.camera_url(camera_id)}/gaze/calibration",
                                  ok=(202,))
+
+    # -- live view ----------------------------------------------------------------------------
+
+    async def display_token(self) -> DisplayTokenOut:
+        """``POST /api/v1/live/tokens`` (viewer token): a short-lived token for a browser's live
+        sockets (``WS /api/v1/live/stream``, read with ``formsync.live_stream``)."""
+        return await self._model(DisplayTokenOut, "POST", f"{self.api}/live/tokens")
+
+    async def live_viewers(self) -> LiveViewersOut:
+        """``GET /api/v1/live/viewers``: the open live sockets, with what each was sent and dropped."""
+        return await self._model(LiveViewersOut, "GET", f"{self.api}/live/viewers")
 
     # -- monitoring -------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ from server.events import EventBus
 from server.ingest import IngestService
 from server.leases import LeaseStore, open_lease_store
 from server.limits import UploadLimits
+from server.live.fanout import LiveFanout, run_fanout
+from server.live.tokens import DisplayTokens
 from server.live_sync import LiveSync
 from server.monitoring.metrics import HubMetrics
 from server.monitoring.monitor import install_monitoring, run_monitor
@@ -63,11 +65,13 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
                 settings.db_path, settings.reference_root / "jobs", lease_s=settings.reference_job_lease_s,
                 attempts=settings.reference_job_attempts)
             owned.append(app.state.reference_jobs)
+        app.state.live = LiveFanout(bus)
         watcher = asyncio.create_task(app.state.ingest.watch_stale(), name="stale-watcher")
         try:
             async with run_monitor(app):  # heartbeats, lost processes, alerts (server/monitoring/monitor.py)
                 async with run_recovery(app):  # stale results, unsaved sets, lost jobs (server/recovery.py)
-                    yield
+                    async with run_fanout(app.state.live):  # browsers' live sockets (server/live/)
+                        yield
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -90,6 +94,9 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
     app.state.leases = leases or open_lease_store(settings.redis_url)
     app.state.results = LatestResults()
     app.state.metrics = HubMetrics()
+    secret = settings.display_token_secret
+    app.state.display_tokens = DisplayTokens(
+        settings.display_token_ttl_s, secret.get_secret_value().encode() if secret else None)
     install_monitoring(app)
     install_error_handlers(app)
     if settings.redis_url:

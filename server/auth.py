@@ -51,8 +51,11 @@ MIN_TOKEN_CHARS = 16
 TOKEN_SETTINGS = ("camera_tokens", "viewer_tokens", "worker_tokens")
 ROLES_KEY = "auth_roles"
 """Where ``RequireToken`` leaves the caller's roles in the request's ``scope["state"]``."""
-OPEN_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
-"""Answered without a token: liveness, and the API's description (public, like the code)."""
+OPEN_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
+                        "/api/v1/live/stream"})
+"""Answered without a token: liveness, and the API's description (public, like the code). The live
+socket is opened by a browser, which cannot set a header on it: its first message carries a display
+token instead (server/live/tokens.py)."""
 
 
 class Role(str, enum.Enum):

@@ -9,10 +9,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from formsync.ids import CAMERA_ID_PATTERN  # noqa: F401  (re-exported for the hub's routes)
+from server.live.settings import LiveSettings
 from server.security_settings import SecuritySettings
 
 
-class HubSettings(SecuritySettings, BaseSettings):
+class HubSettings(SecuritySettings, LiveSettings, BaseSettings):
     """Validated at start-up: a bad value stops the hub with a message naming the field."""
 
     model_config = SettingsConfigDict(

@@ -15,6 +15,7 @@ from . import (
     health,
     heartbeats,
     leases,
+    live,
     reference,
     reference_jobs,
     references,
@@ -42,5 +43,6 @@ api_router.include_router(references.router)
 api_router.include_router(reference_jobs.router)
 api_router.include_router(gaze.router)
 api_router.include_router(leases.router)
+api_router.include_router(live.router)
 
 __all__ = ["api_router", "health"]
