@@ -41,11 +41,11 @@ class AnalysisStaleness:
         self.stale_after_s = stale_after_s
         self._stale: set[str] = set()
 
-    def check(self, now_ns: int | None = None) -> list[str]:
+    async def check(self, now_ns: int | None = None) -> list[str]:
         """Publish ``analysis_stale`` for cameras that turned stale since the last check; returns them."""
         now_ns = time.time_ns() if now_ns is None else now_ns
         newly = []
-        for item in self.results.all():
+        for item in await self.results.all():
             _, stale = result_age(item, now_ns, self.stale_after_s)
             if not stale:
                 self._stale.discard(item.camera_id)
@@ -61,7 +61,7 @@ class AnalysisStaleness:
     async def watch(self, interval_s: float = 0.25) -> None:
         while True:
             try:
-                self.check()
+                await self.check()
             except Exception:  # a bug here must not stop the watcher for good
                 log.exception("analysis staleness check failed")
             await asyncio.sleep(interval_s)

@@ -21,7 +21,7 @@ from server.monitoring.monitor import install_monitoring, run_monitor
 from server.recovery import run_recovery
 from server.references.jobs import EmbeddedJobQueue, ReferenceJobQueue
 from server.references.store import EmbeddedReferenceStore, ReferenceStore
-from server.results import LatestResults
+from server.results import open_latest_results
 from server.routes import api_router, health
 from server.security import install_security
 from server.set_store import SetStore
@@ -82,6 +82,7 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
                 await asyncio.to_thread(closing.close)
             if leases is None:
                 await app.state.leases.close()
+            await app.state.results.close()  # its connections belong to this loop
 
     app = FastAPI(
         title="FormSync hub",
@@ -92,7 +93,7 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
     app.state.settings = settings
     app.state.store = store
     app.state.leases = leases or open_lease_store(settings.redis_url)
-    app.state.results = LatestResults()
+    app.state.results = open_latest_results(settings.redis_url)
     app.state.metrics = HubMetrics()
     secret = settings.display_token_secret
     app.state.display_tokens = DisplayTokens(

@@ -50,7 +50,7 @@ async def send_forever(viewer: Viewer, store: FrameStore, results: LatestResults
         items = await viewer.mailbox.take()
         for key in items:
             if key[0] == "analysis" and key[1] in viewer.cameras:
-                stored = results.get(key[1])
+                stored = await results.get(key[1])
                 if stored is not None and last_result.get(key[1]) != stored.result["capture_time_ns"]:
                     last_result[key[1]] = stored.result["capture_time_ns"]
                     await send_text(json.dumps({"type": "analysis", "result": stored.result},

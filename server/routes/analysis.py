@@ -30,7 +30,7 @@ def _out(item: StoredResult) -> dict:
 async def post_analysis(camera_id: CameraId, body: AnalysisIn, results: ResultsDep, bus: BusDep,
                         metrics: MetricsDep) -> dict:
     item = StoredResult(camera_id, time.time_ns(), body.model_dump(mode="json"))
-    if not results.put(item):
+    if not await results.put(item):
         raise ApiError(409, "stale_result", "a result for a newer frame of this camera is already stored",
                        camera_id=camera_id, seq=body.seq)
     out = _out(item)
@@ -43,8 +43,8 @@ async def post_analysis(camera_id: CameraId, body: AnalysisIn, results: ResultsD
 
 @router.get("/{camera_id}/analysis", response_model=AnalysisOut, responses={404: {"model": ErrorOut}},
             dependencies=[READER], summary="The latest analysis result of a camera")
-def get_analysis(camera_id: CameraId, results: ResultsDep, settings: SettingsDep) -> dict:
-    item = results.get(camera_id)
+async def get_analysis(camera_id: CameraId, results: ResultsDep, settings: SettingsDep) -> dict:
+    item = await results.get(camera_id)
     if item is None:
         raise ApiError(404, "no_analysis", f"no analysis result for camera {camera_id!r} yet", camera_id=camera_id)
     age_ms, stale = result_age(item, time.time_ns(), settings.analysis_stale_after_s)
