@@ -13,7 +13,7 @@ from server.events import EventBus
 from server.live.fanout import LiveFanout
 from server.live.tokens import DisplayTokens
 from server.live.viewer import send_forever
-from server.results import LatestResults
+from server.results import EmbeddedLatestResults
 from server.store import Frame, InMemoryFrameStore
 from tests.conftest import synthetic_jpeg
 from tests.support import RunningHub
@@ -141,7 +141,7 @@ def test_a_stalled_viewer_loses_only_its_own_frames():
     the other gets every frame, the stalled one gets the newest when it resumes and counts drops."""
 
     async def scenario():
-        bus, store, results = EventBus(), InMemoryFrameStore(), LatestResults()
+        bus, store, results = EventBus(), InMemoryFrameStore(), EmbeddedLatestResults()
         fanout = LiveFanout(bus)
         fast, slow = fanout.add(), fanout.add()
         got = {"fast": [], "slow": []}
