@@ -30,6 +30,8 @@ class AnalysisRates:
         now = self._clock()
         out = []
         for cam, track in list(self.worker.tracks.items()):
+            if cam not in self.worker.leases.held:  # another worker reports it
+                continue
             t0, analysed0 = self._last.get(cam, (None, track.analysed))
             self._last[cam] = (now, track.analysed)
             dt = now - t0 if t0 is not None else 0.0

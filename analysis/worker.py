@@ -31,6 +31,7 @@ import numpy as np
 from pydantic import SecretStr, ValidationError
 
 from analysis.heartbeat import send_heartbeats
+from analysis.leases import CameraLeases
 from analysis.reference_jobs import ReferenceBuilder
 from analysis.set_outbox import SetOutbox, SetSpool, default_spool_dir
 from analysis.sets import VIEWS, SetTracker, fault_to_wire, set_to_wire
@@ -48,6 +49,7 @@ from formsync.wire.events import (
     ReferenceJobEvent,
     parse_event,
 )
+from formsync.wire.leases import LEASE_TTL_MS
 from formsync.wire.sets import SetIn
 
 log = logging.getLogger("formsync.worker")
@@ -133,6 +135,15 @@ class AnalysisWorker:
         token: worker token (default: ``FORMSYNC_WORKER_TOKEN``).
         spool_dir: where closed sets wait until the hub acknowledges them
             (default ``analysis.set_outbox.default_spool_dir``).
+        max_cameras: most cameras this worker analyses at once (``analysis.leases``).
+        lease_ttl_ms: lifetime of its camera leases, ms: a dead worker's cameras are taken over
+            about this long after its last renewal.
+
+    A camera is analysed only while the worker holds its lease (``analysis.leases``): the hub
+    shares the cameras among its workers, the least loaded first. A camera whose lease is lost
+    (another worker took it over) is no longer analysed here and its set in progress is dropped
+    (the hub closed it as ``worker_lost``); a camera that turns stale, or every camera when the
+    worker stops, ends its set and releases the lease.
 
     Each camera's sets leave through its ``SetOutbox`` (one sender task: in order, exactly once,
     retried through hub outages). The event follower survives anything: a malformed event is
@@ -142,7 +153,8 @@ class AnalysisWorker:
 
     def __init__(self, hub_url: str, make_analyzer: Callable[[str], FrameAnalyzer], worker_id: str = "worker",
                  rest_s: float = 10.0, references: WorkerReferences | None = None, build_references: bool = False,
-                 token: SecretStr | str | None = None, spool_dir: Path | None = None) -> None:
+                 token: SecretStr | str | None = None, spool_dir: Path | None = None, max_cameras: int = 8,
+                 lease_ttl_ms: int = LEASE_TTL_MS) -> None:
         self.hub_url = hub_url.rstrip("/")
         # Worker token (server/auth.py): default FORMSYNC_WORKER_TOKEN; sent on every request.
         self.token = token if token is not None else token_from_env(WORKER_TOKEN_ENV)
@@ -167,6 +179,8 @@ class AnalysisWorker:
         self._hub: HubClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.stuck_threads: list[str] = []
+        self.leases = CameraLeases(worker_id, max_cameras, lease_ttl_ms, on_granted=self._on_granted,
+                                   on_lost=self._on_lost)
 
     async def run(self, stop: asyncio.Event, drain_timeout_s: float = 2.0,
                   end_timeout_s: float = 1.5) -> None:
@@ -185,6 +199,7 @@ class AnalysisWorker:
                 log.info("%d spooled set(s) from %s to send", sum(map(len, self.outboxes.values())),
                          self.spool.folder)
             follower = asyncio.create_task(self._follow(hub), name="follow")
+            renewer = asyncio.create_task(self.leases.keep(hub), name="leases")
             await stop.wait()
             follower.cancel()
             for t in list(self._tasks):
@@ -199,6 +214,10 @@ class AnalysisWorker:
                 if isinstance(outcome, TimeoutError):
                     log.warning("[%s] analysis thread busy; its set in progress is not reported",
                                 track.camera_id)
+            # Released once their sets are handed over: whoever takes a camera next starts a new set.
+            renewer.cancel()
+            await asyncio.gather(renewer, return_exceptions=True)
+            await self.leases.release_all(hub)
             outboxes = list(self.outboxes.values())
             await asyncio.gather(*(o.drained(drain_timeout_s) for o in outboxes))
             unsent = sum(o.pending_closed for o in outboxes)
@@ -375,23 +394,48 @@ class AnalysisWorker:
             self._gaze_calibrate(event)
         elif isinstance(event, CameraStaleEvent):
             track = self.tracks.get(event.camera_id)
-            if track is not None:
-                self._spawn(self._end_set(track, "camera_stale"), f"set-end:{track.camera_id}")
+            if track is not None and event.camera_id in self.leases.held:
+                self._spawn(self._end_stale(track, hub), f"set-end:{track.camera_id}")
         elif isinstance(event, FrameEvent):
             cam = event.camera_id
-            track = self.tracks.get(cam)
-            if track is None:
-                track = CameraTrack(cam, ThreadPoolExecutor(1, thread_name_prefix=f"analysis:{cam}"))
-                self.tracks[cam] = track
-            track.events_since_start += 1
-            if not track.busy:
-                track.busy = True
-                self._spawn(self._drain(track, hub), f"analyse:{cam}")
+            if cam not in self.leases.held:
+                if self.leases.should_ask(cam):
+                    self._spawn(self.leases.ask(hub, cam), f"lease:{cam}")
+                return
+            self._frame_arrived(self._track(cam))
+
+    def _track(self, cam: str) -> CameraTrack:
+        track = self.tracks.get(cam)
+        if track is None:
+            track = CameraTrack(cam, ThreadPoolExecutor(1, thread_name_prefix=f"analysis:{cam}"))
+            self.tracks[cam] = track
+        return track
+
+    def _frame_arrived(self, track: CameraTrack) -> None:
+        track.events_since_start += 1
+        if not track.busy and self._hub is not None:
+            track.busy = True
+            self._spawn(self._drain(track, self._hub), f"analyse:{track.camera_id}")
+
+    def _on_granted(self, cam: str) -> None:
+        """A lease won: analyse the camera's newest frame now rather than at its next frame."""
+        self._frame_arrived(self._track(cam))
+
+    def _on_lost(self, cam: str) -> None:
+        """A lease lost: another worker analyses the camera and the hub closed its open set; the
+        set in progress here is dropped so that it is never reported twice."""
+        track = self.tracks.get(cam)
+        if track is not None:
+            track.executor.submit(self._drop_set_on_thread, track)
+
+    async def _end_stale(self, track: CameraTrack, hub: HubClient) -> None:
+        await self._end_set(track, "camera_stale")
+        await self.leases.release(hub, track.camera_id)
 
     def _gaze_calibrate(self, event: GazeCalibrateEvent) -> None:
         """Start or reset the camera's gaze calibration on its analysis thread (server/routes/gaze.py)."""
         track = self.tracks.get(event.camera_id)
-        if track is None:
+        if track is None or event.camera_id not in self.leases.held:
             log.info("gaze calibration for %r ignored: not analysing that camera", event.camera_id)
             return
         track.executor.submit(self._gaze_calibrate_on_thread, track, event)
@@ -421,7 +465,7 @@ class AnalysisWorker:
     async def _drain(self, track: CameraTrack, hub: HubClient) -> None:
         """Analyse the newest frame until no new frame arrived during the last analysis."""
         try:
-            while track.events_since_start:
+            while track.events_since_start and track.camera_id in self.leases.held:
                 # Every frame announced before this fetch but the newest is skipped.
                 track.skipped += track.events_since_start - 1
                 track.events_since_start = 0
@@ -509,6 +553,16 @@ class AnalysisWorker:
                       str(exc).replace("\n", " "))
             return None
 
+    @staticmethod
+    def _drop_set_on_thread(track: CameraTrack) -> None:
+        if track.sets is None or track.analyzer is None:
+            return
+        if track.analyzer.summary()["reps"]:
+            log.info("[%s] set %s left to the hub (closed as worker_lost there)", track.camera_id, track.sets.set_id)
+        track.analyzer.start_new_set(reset_motion=True)
+        track.sets.next_set()
+        track.rep_scores.clear()
+
     def _end_set_on_thread(self, track: CameraTrack, reason: str) -> None:
         self._hand_over(track.camera_id, self._close_set(track, reason))
 
@@ -572,10 +626,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-gaze", action="store_true", help="pose only: no face mesh, gaze or attention")
     p.add_argument("--gaze-fps", type=float, default=15.0,
                    help="most gaze analyses per camera and second; frames between carry the last (0: every frame)")
+    p.add_argument("--max-cameras", type=int, default=8,
+                   help="most cameras analysed at once; other workers take the rest (1-1024)")
+    p.add_argument("--lease-ttl-ms", type=int, default=LEASE_TTL_MS,
+                   help="camera lease lifetime, ms: a dead worker's cameras are taken over this long after "
+                        "its last renewal (200-60000)")
     p.add_argument("--no-reference-jobs", action="store_true",
                    help="do not build references the Coach page asks for (other workers do)")
     p.add_argument("--log-level", default="INFO")
     args = p.parse_args(argv)
+    if not 1 <= args.max_cameras <= 1024:
+        p.error(f"--max-cameras must be 1-1024, not {args.max_cameras}")
+    if not 200 <= args.lease_ttl_ms <= 60_000:
+        p.error(f"--lease-ttl-ms must be 200-60000, not {args.lease_ttl_ms}")
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
     from analysis.reference import ReferenceLibrary
 
@@ -583,7 +646,8 @@ def main(argv: list[str] | None = None) -> int:
     # The library is where missing defaults are built (FORMSYNC_REFERENCE_DIR) before they go to the hub.
     worker = AnalysisWorker(args.hub, make, args.worker_id, rest_s=args.rest_s,
                             references=WorkerReferences(ReferenceLibrary()),
-                            build_references=not args.no_reference_jobs)
+                            build_references=not args.no_reference_jobs, max_cameras=args.max_cameras,
+                            lease_ttl_ms=args.lease_ttl_ms)
 
     stop_requested: float | None = None
 
