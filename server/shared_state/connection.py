@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 
+import redis
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -36,6 +38,20 @@ def connect(url: str, *, socket_timeout_s: float = 2.0) -> aioredis.Redis:
     (10 ms to 1 s) on connection errors and timeouts, then raises.
     """
     return aioredis.Redis.from_url(
+        url,
+        socket_timeout=socket_timeout_s,
+        socket_connect_timeout=socket_timeout_s,
+        health_check_interval=10,
+        # The asyncio client needs the asyncio Retry: the synchronous one never awaits the retried call.
+        retry=AsyncRetry(ExponentialBackoff(cap=1.0, base=0.01), retries=3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+
+
+def connect_sync(url: str, *, socket_timeout_s: float = 2.0) -> redis.Redis:
+    """Like ``connect``, for stores whose methods run in a thread (their interface says so, like
+    SQLite's): a blocking client with the same pool, timeouts and retries."""
+    return redis.Redis.from_url(
         url,
         socket_timeout=socket_timeout_s,
         socket_connect_timeout=socket_timeout_s,

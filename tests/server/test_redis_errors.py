@@ -22,3 +22,27 @@ def test_unreachable_redis_is_a_503_with_retry_after():
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert response.json()["error"]["code"] == "redis_unavailable"
+
+
+def test_a_command_after_a_redis_restart_reconnects_by_itself(redis_server, redis_url):
+    import asyncio
+
+    from server.shared_state.connection import connect_sync
+
+    async def across_restart():
+        client = connect(redis_url)
+        try:
+            await client.set("k", "v")
+            redis_server.kill()
+            redis_server.start()
+            return await client.set("k", "w"), await client.get("k")
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(across_restart()) == (True, b"w")
+    blocking = connect_sync(redis_url)
+    blocking.set("k", "v")
+    redis_server.kill()
+    redis_server.start()
+    assert blocking.set("k", "x") and blocking.get("k") == b"x"
+    blocking.close()
