@@ -12,6 +12,7 @@ from collections.abc import Callable
 from clients.capture import CapturedFrame, CaptureLoop
 from clients.clock import ClockSync
 from clients.config import CameraConfig, ClientConfig
+from clients.failover import FailoverTransport
 from clients.stats import CameraStats
 from clients.transport import NetDelay, Stamp, make_transport
 from formsync.hub_client import HubClient, HubRejected, HubUnreachable, open_session
@@ -73,7 +74,7 @@ class CameraWorker(threading.Thread):
         self.config = config
         self.capture_factory = capture_factory
         self.client = client
-        self.hub_url = client.hub_url
+        self.hub_url = client.hub_url  # the hub frames go to now (another of client.hub_urls after a failover)
         shift_ns = int(client.clock_offset_ms * 1e6)
         self.clock = ClockSync((lambda: time.time_ns() + shift_ns) if shift_ns else time.time_ns)
         self.synced = threading.Event()
@@ -83,6 +84,7 @@ class CameraWorker(threading.Thread):
         self._stop_event = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self._synced_with = 0  # the transport's generation (its hub) the clock offset was measured with
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -135,8 +137,11 @@ class CameraWorker(threading.Thread):
             return getattr(capture, "fps", None) or self.config.fps
 
         async with open_session(self.client.token, self.client.upload_timeout_s) as session:
-            transport = make_transport(self.client.transport, HubClient(session, self.hub_url), self.config.camera_id,
-                                       self.client.upload_timeout_s, NetDelay(self.client.net_delay_ms), fps)
+            delay = NetDelay(self.client.net_delay_ms)
+            transport = FailoverTransport(
+                [make_transport(self.client.transport, HubClient(session, url), self.config.camera_id,
+                                self.client.upload_timeout_s, delay, fps) for url in self.client.hub_urls],
+                self.client.hub_urls)
             capture_thread.start()
             tasks = [
                 asyncio.create_task(self._upload(pending, transport), name="upload"),
@@ -168,9 +173,10 @@ class CameraWorker(threading.Thread):
             frame = await pending.get()
             started = time.perf_counter()
             try:
-                if self.clock.estimate is None:
+                if self.clock.estimate is None or self._synced_with != transport.generation:
                     await self.sync_clock(transport)
                 await transport.send(frame, self.stamp(frame))
+                self.hub_url = self.stats.hub_url = transport.hub_url
             except HubUnreachable as exc:
                 self.stats.failed += 1
                 if self.stats.hub_up is not False:
@@ -212,7 +218,12 @@ class CameraWorker(threading.Thread):
     async def sync_clock(self, transport) -> None:
         """One burst of NTP exchanges; raises HubUnreachable when the hub does not answer (or
         HubRejected when it refuses this client)."""
+        generation = getattr(transport, "generation", 0)
         samples = [await transport.time_sample(self.clock.clock_ns) for _ in range(self.client.time_burst)]
+        if getattr(transport, "generation", 0) != generation:  # moved to another hub mid-burst: measure it whole
+            generation = transport.generation
+            samples = [await transport.time_sample(self.clock.clock_ns) for _ in range(self.client.time_burst)]
+        self._synced_with = generation
         first = self.clock.estimate is None
         est = self.clock.update(samples)
         self.synced.set()

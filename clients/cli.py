@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
                "A hub that requires tokens takes the camera token from FORMSYNC_CAMERA_TOKEN.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--hub", help="hub base URL (default http://127.0.0.1:8000)")
+    p.add_argument("--hub", action="append", default=[], metavar="URL",
+                   help="hub base URL (default http://127.0.0.1:8000); repeat for hubs sharing their state in "
+                        "Redis: a camera whose hub is unreachable moves to the next")
     p.add_argument("--camera", action="append", default=[], metavar="ID=SOURCE",
                    help="a camera: device index, video file or stream URL; repeat for more")
     p.add_argument("--config", type=Path, help="YAML file with hub_url, transport and a cameras list")
@@ -71,7 +73,11 @@ def config_from_args(args: argparse.Namespace):
     if not cameras:
         raise ConfigError("no camera given: use --camera ID=SOURCE (e.g. --camera front=0) or --config FILE")
     fields["cameras"] = [{**c, **per_camera} if isinstance(c, dict) else c for c in cameras]
-    for key, value in (("hub_url", args.hub), ("transport", args.transport),
+    if args.hub:
+        fields["hub_url"], *more = args.hub
+        if more:
+            fields["fallback_hub_urls"] = more
+    for key, value in (("transport", args.transport),
                        ("status_interval_s", args.status_interval), ("resync_interval_s", args.resync_interval),
                        ("heartbeat_interval_s", args.heartbeat_interval),
                        ("start_at_ns", args.start_at), ("clock_offset_ms", args.clock_offset_ms),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -39,6 +39,10 @@ class ClientConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     hub_url: str = Field("http://127.0.0.1:8000", pattern=r"^https?://", description="Hub base URL.")
+    fallback_hub_urls: tuple[Annotated[str, Field(pattern=r"^https?://")], ...] = Field(
+        (), max_length=16,
+        description="More hubs sharing the same state (Redis): a camera whose hub is unreachable moves to "
+                    "the next one at once, and backs off only when none answers.")
     transport: Literal["http", "ws"] = Field("http", description="HTTP POST per frame, or one WebSocket.")
     status_interval_s: float = Field(5.0, gt=0, le=3600, description="Seconds between status lines.")
     heartbeat_interval_s: float = Field(2.0, ge=0.1, le=60,
@@ -60,6 +64,11 @@ class ClientConfig(BaseModel):
                                 description="Testing: random extra delay per direction of each exchange, 0..N ms.")
     cameras: tuple[CameraConfig, ...] = Field(min_length=1)
 
+    @property
+    def hub_urls(self) -> tuple[str, ...]:
+        """``hub_url`` then the fallbacks, each once, in order."""
+        return tuple(dict.fromkeys((self.hub_url, *self.fallback_hub_urls)))
+
 
 def parse_camera_arg(text: str) -> tuple[str, str]:
     """``"front=0"`` -> ``("front", "0")``. Raises ConfigError without an ``=``."""
@@ -73,6 +82,7 @@ def load_yaml(path: Path) -> dict:
     """Read a camera list file::
 
         hub_url: http://127.0.0.1:8000
+        fallback_hub_urls: [http://127.0.0.1:8001]   # optional: hubs sharing the state in Redis
         transport: http
         cameras:
           - {camera_id: front, source: 0}

@@ -49,7 +49,7 @@ class CameraRates:
             rejected_total=s.rejected, failed_total=s.failed,
             upload_latency_p50_ms=p50, upload_latency_p95_ms=p95,
             clock_offset_ms=_round(s.clock_offset_ms), clock_uncertainty_ms=_round(s.clock_uncertainty_ms),
-            hub_up=s.hub_up, alive=w.is_alive())
+            hub_up=s.hub_up, hub_url=s.hub_url, alive=w.is_alive())
 
 
 def _round(value: float | None) -> float | None:
@@ -60,7 +60,7 @@ def start_heartbeat(config: ClientConfig, workers: Sequence[CameraWorker]) -> He
     """Start this client's heartbeat thread (``heartbeat:client:<host>:<cameras>``); ``stop()`` it."""
     source = HeartbeatSource(process_id("client", *(c.camera_id for c in config.cameras)), "client",
                              build=CameraRates(workers), interval_s=config.heartbeat_interval_s)
-    thread = HeartbeatThread(HeartbeatSender(source, config.hub_url, config.token),
+    thread = HeartbeatThread(HeartbeatSender(source, config.hub_url, config.token, config.fallback_hub_urls),
                              timeout_s=config.upload_timeout_s)
     thread.start()
     return thread

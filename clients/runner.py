@@ -54,7 +54,7 @@ def run(config: ClientConfig) -> int:
     workers = start_workers(config)
     heartbeat = start_heartbeat(config, workers)
     log.info("streaming %s to %s over %s", ", ".join(c.camera_id for c in config.cameras),
-             config.hub_url, config.transport)
+             " or ".join(config.hub_urls), config.transport)
     try:
         while not stop.wait(0.2):
             if not any(w.is_alive() for w in workers):

@@ -20,6 +20,7 @@ class CameraStats:
     rejected: int = 0  # refused by the hub (4xx)
     failed: int = 0  # upload attempts that found the hub unavailable
     hub_up: bool | None = None
+    hub_url: str | None = None  # the hub the last frame went to
     clock_offset_ms: float | None = None
     clock_uncertainty_ms: float | None = None
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=300))

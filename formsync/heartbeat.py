@@ -96,9 +96,11 @@ class HeartbeatSender:
     ``token``: the process's camera or worker token (formsync/auth.py), for ``serve``'s own
     session; never logged."""
 
-    def __init__(self, source: HeartbeatSource, hub_url: str, token=None) -> None:
+    def __init__(self, source: HeartbeatSource, hub_url: str, token=None, fallback_hub_urls=()) -> None:
         self.source = source
         self.hub_url = hub_url.rstrip("/")
+        # Hubs sharing their state (Redis): a heartbeat that fails goes to the next one next time.
+        self.hub_urls = list(dict.fromkeys([self.hub_url, *(u.rstrip("/") for u in fallback_hub_urls)]))
         self.token = token
         self.sent = 0
         self.failed = 0
@@ -138,24 +140,31 @@ class HeartbeatSender:
         except (HubUnreachable, HubRejected):
             return False
 
-    async def run(self, hub: HubClient) -> None:
-        """Send at once, then every ``interval_s`` (measured start to start) until cancelled."""
+    async def run(self, hub: HubClient | list[HubClient]) -> None:
+        """Send at once, then every ``interval_s`` (measured start to start) until cancelled; with
+        several hubs, the next after each failure."""
+        hubs = hub if isinstance(hub, list) else [hub]
+        self._current = hubs[0]
         loop = asyncio.get_running_loop()
+        index = 0
         while True:
             started = loop.time()
-            await self.send_once(hub)
+            self._current = hubs[index]
+            if not await self.send_once(hubs[index]):
+                index = (index + 1) % len(hubs)
             await asyncio.sleep(max(0.0, started + self.interval_s - loop.time()))
 
     async def serve(self, timeout_s: float = 5.0, goodbye: bool = True) -> None:
         """``run`` on a session of its own (each request bounded by ``timeout_s``) until cancelled;
         then, with ``goodbye``, tell the hub the stop is deliberate."""
         async with open_session(self.token, timeout_s) as session:
-            hub = HubClient(session, self.hub_url)
+            hubs = [HubClient(session, url) for url in self.hub_urls]
+            self._current = hubs[0]
             try:
-                await self.run(hub)
+                await self.run(hubs)
             finally:
                 if goodbye:
-                    await self.goodbye(hub)
+                    await self.goodbye(self._current)
 
 
 class HeartbeatThread(threading.Thread):

@@ -64,6 +64,8 @@ class CameraLink(Wire):
     clock_offset_ms: SignedMs | None = Field(None, description="Hub minus camera clock, ms.")
     clock_uncertainty_ms: Ms | None = Field(None, description="Bound on the offset's error, ms.")
     hub_up: bool | None = Field(None, description="The last upload reached the hub; null before the first.")
+    hub_url: str | None = Field(None, max_length=300, description="The hub the last frame went to (one of several "
+                                                                   "sharing their state); null before the first.")
     alive: bool = Field(True, description="False once the camera's thread ended.")
 
 
