@@ -24,7 +24,7 @@ from server.references.store import EmbeddedReferenceStore, ReferenceStore
 from server.results import open_latest_results
 from server.routes import api_router, health
 from server.security import install_security
-from server.set_store import SetStore
+from server.set_store import open_set_store
 from server.settings import HubSettings
 from server.shared_state.connection import install_redis_errors
 from server.store import FrameStore, InMemoryFrameStore
@@ -53,7 +53,7 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
             store, bus, max_frame_bytes=settings.max_frame_bytes, stale_after_s=settings.stale_after_s,
             live_sync=live_sync, metrics=app.state.metrics, limits=UploadLimits.from_settings(settings),
         )
-        app.state.sets = SetStore(settings.db_path)
+        app.state.sets = open_set_store(settings.db_path, settings.redis_url)
         owned = []
         app.state.references = references
         if references is None:

@@ -1,4 +1,8 @@
-"""Set summaries: the live (open) set per camera in memory, closed sets in the embedded SQLite db.
+"""Set summaries: each camera's live set and the closed sets.
+
+``SetStore`` is what the routes use. ``EmbeddedSetStore`` keeps the live (open) set per camera in
+memory and closed sets in the embedded SQLite db; ``server.shared_state.sets.RedisSetStore`` keeps
+both in Redis (any hub serves any camera's sets).
 
 A closed set that cannot be written (disk full, database locked) stays in memory and is written
 on the next save or by the hub's retry (``server/recovery.py``); nothing a worker sent is lost
@@ -23,6 +27,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import Protocol
 
 log = logging.getLogger("formsync.hub.sets")
 
@@ -39,14 +44,63 @@ CREATE INDEX IF NOT EXISTS sets_by_end ON sets (ended_at_ns DESC);
 _EMPTY: Mapping[str, dict] = MappingProxyType({})
 
 
-def _now_iso() -> str:
+def now_iso() -> str:
+    """``saved_at`` of a set: UTC, to the second, ``...Z``."""
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class SetStore:
-    """Thread-safe. ``put``, ``retry``, ``list``, ``get`` and ``close`` touch SQLite: call them
-    from a thread (plain ``def`` routes, ``run_in_threadpool``). ``live``, ``unsaved`` and
-    ``last_error`` read memory only and never block.
+class SetStore(Protocol):
+    """Thread-safe. ``put``, ``live``, ``retry``, ``list``, ``get`` and ``close`` may block on
+    storage (SQLite, Redis): call them from a thread (plain ``def`` routes, ``run_in_threadpool``).
+    ``unsaved`` and ``last_error`` read memory only and never block. Set dicts are ``SetIn`` dumps
+    with ``camera_id`` and ``saved_at`` (ISO 8601 UTC, None while open).
+
+    A closed set is stored once by its ``set_id`` whatever the number of PUTs of it (a worker
+    retrying after a lost answer); a closed set the storage refuses stays in this process's memory,
+    listed and readable, and is written by ``retry`` (the hub's recovery loop) or the next ``put``.
+    """
+
+    def put(self, camera_id: str, body: dict) -> tuple[dict, str | None]:
+        """Record a set. Open sets only replace the camera's live set; closed ones are written.
+        Returns (stored set, error text or None). An open body for a set already closed is ignored
+        and the closed one returned."""
+
+    def live(self, camera_id: str) -> dict | None:
+        """The camera's live set (open, or its last closed one); None before its first."""
+
+    @property
+    def unsaved(self) -> int:
+        """Closed sets held in memory because the storage refused them (or is being written)."""
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the last write failed while sets are still unsaved; None once everything is written."""
+
+    def retry(self) -> str | None:
+        """Write the sets held in memory, if any; returns the error, or None once all are saved."""
+
+    def list(self, limit: int = 50, camera_id: str | None = None) -> list[dict]:
+        """Closed sets, newest end first (unsaved ones included, from memory)."""
+
+    def get(self, set_id: str) -> dict | None:
+        """One closed set; None when unknown."""
+
+    def close(self) -> None:
+        """Write what is unsaved (once more) and release connections."""
+
+
+def open_set_store(db_path: str | Path, redis_url: str | None) -> SetStore:
+    """Redis-backed with ``redis_url`` (``FORMSYNC_HUB_REDIS_URL``), else SQLite at ``db_path``."""
+    if redis_url is None:
+        return EmbeddedSetStore(db_path)
+    from server.shared_state.connection import connect_sync
+    from server.shared_state.sets import RedisSetStore
+
+    return RedisSetStore(connect_sync(redis_url), owns_client=True)
+
+
+class EmbeddedSetStore:
+    """``SetStore`` on SQLite. ``live`` reads memory only and never blocks.
 
     Args:
         path: SQLite file (its folder is created); ``":memory:"`` for a throwaway store.
@@ -92,7 +146,7 @@ class SetStore:
                     and current["status"] == "closed":
                 return current, None
             if closed:
-                item["saved_at"] = _now_iso()
+                item["saved_at"] = now_iso()
                 self._unsaved = MappingProxyType({**self._unsaved, item["set_id"]: item})
             self._live = MappingProxyType({**self._live, camera_id: item})
         return item, (self._flush() if closed else None)

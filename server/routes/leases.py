@@ -75,7 +75,7 @@ async def list_leases(request: Request) -> dict:
 async def close_lost_set(sets: SetStore, bus: EventBus, camera_id: str) -> None:
     """Close the camera's open set as ``worker_lost``: its worker died, and the set's reps so far
     (reported after each rep) are kept rather than replaced by the next worker's set."""
-    live = sets.live(camera_id)
+    live = await run_in_threadpool(sets.live, camera_id)  # may ask Redis
     if live is None or live["status"] != "open":
         return
     body = {k: v for k, v in live.items() if k not in ("camera_id", "saved_at")}

@@ -33,7 +33,7 @@ async def put_set(camera_id: CameraId, body: SetIn, sets: SetsDep, bus: BusDep) 
             dependencies=[READER],
             summary="The camera's live set, or its last closed one")
 async def get_live_set(camera_id: CameraId, sets: SetsDep) -> dict:
-    item = sets.live(camera_id)
+    item = await run_in_threadpool(sets.live, camera_id)  # may ask Redis
     if item is None:
         raise ApiError(404, "no_set", f"camera {camera_id!r} has no set yet", camera_id=camera_id)
     return item

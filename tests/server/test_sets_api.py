@@ -6,7 +6,7 @@ import uuid
 import httpx
 import pytest
 
-from server.set_store import SetStore
+from server.set_store import EmbeddedSetStore
 from tests.support import RunningHub
 
 
@@ -81,7 +81,7 @@ def test_unknown_set_is_404(hub):
 
 def test_locked_database_keeps_the_set_and_saves_it_later(tmp_path):
     path = tmp_path / "hub.db"
-    store = SetStore(path, timeout_s=0.05)
+    store = EmbeddedSetStore(path, timeout_s=0.05)
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     body = a_set()
@@ -93,14 +93,14 @@ def test_locked_database_keeps_the_set_and_saves_it_later(tmp_path):
     second = a_set(ended=3_000_000_000)
     assert store.put("side", second)[1] is None and store.unsaved == 0
     store.close()
-    reopened = SetStore(path)
+    reopened = EmbeddedSetStore(path)
     assert {s["set_id"] for s in reopened.list()} == {body["set_id"], second["set_id"]}
     reopened.close()
 
 
 def test_readers_never_wait_on_a_write_held_up_by_the_database_lock(tmp_path):
     path = tmp_path / "hub.db"
-    store = SetStore(path, timeout_s=2.0)
+    store = EmbeddedSetStore(path, timeout_s=2.0)
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     body = a_set()
@@ -147,7 +147,7 @@ def test_reads_from_short_lived_threads_do_not_pile_up_connections(tmp_path):
     must not leave an open connection (and its page cache) behind."""
     import psutil
 
-    store = SetStore(tmp_path / "hub.db")
+    store = EmbeddedSetStore(tmp_path / "hub.db")
     store.put("side", a_set())
     me = psutil.Process()
 

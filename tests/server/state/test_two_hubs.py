@@ -1,0 +1,52 @@
+"""Two real hubs (uvicorn on loopback) sharing one Redis serve each other's results and sets."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.server.test_analysis_api import result
+from tests.server.test_sets_api import a_set
+from tests.support import RunningHub
+
+
+@pytest.fixture
+def two_hubs(redis_url):
+    with RunningHub(redis_url=redis_url) as a, RunningHub(redis_url=redis_url) as b:
+        yield a, b
+
+
+def test_any_hub_serves_what_another_was_sent(two_hubs):
+    a, b = two_hubs
+    with httpx.Client(base_url=a.url) as to_a, httpx.Client(base_url=b.url) as to_b:
+        t = time.time_ns()
+        assert to_a.post("/api/v1/cameras/side/analysis", json=result(5, t)).status_code == 201
+        late = to_b.post("/api/v1/cameras/side/analysis", json=result(4, t - 1))
+        assert late.status_code == 409 and late.json()["error"]["code"] == "stale_result"
+        assert to_b.get("/api/v1/cameras/side/analysis").json()["seq"] == 5
+
+        opened = a_set(status="open", reps=1)
+        assert to_a.put("/api/v1/cameras/side/set", json=opened).json()["persisted"] is True
+        assert to_b.get("/api/v1/cameras/side/set").json()["status"] == "open"
+        closed = {**a_set(reps=2), "set_id": opened["set_id"]}
+        assert to_b.put("/api/v1/cameras/side/set", json=closed).json()["persisted"] is True
+        assert to_a.put("/api/v1/cameras/side/set", json=closed).json()["persisted"] is True  # a retry elsewhere
+        listed = to_a.get("/api/v1/sets").json()
+        assert [s["set_id"] for s in listed["sets"]] == [opened["set_id"]] and listed["unsaved"] == 0
+        assert to_b.get(f"/api/v1/sets/{opened['set_id']}").json()["reps"] == 2
+
+
+def test_a_hub_whose_redis_is_down_answers_503_and_recovers(redis_server, redis_url):
+    with RunningHub(redis_url=redis_url) as hub, httpx.Client(base_url=hub.url, timeout=10) as http:
+        redis_server.kill()
+        try:
+            for path in ("/api/v1/cameras/side/analysis", "/api/v1/cameras/side/set", "/api/v1/sets"):
+                down = http.get(path)
+                assert down.status_code == 503, (path, down.text)
+                assert down.headers["Retry-After"] == "1" and down.json()["error"]["code"] == "redis_unavailable"
+        finally:
+            redis_server.start()
+        assert http.post("/api/v1/cameras/side/analysis", json=result(1, time.time_ns())).status_code == 201
+        assert http.get("/api/v1/sets").json()["sets"] == []
