@@ -19,7 +19,7 @@ from server.live_sync import LiveSync
 from server.monitoring.metrics import HubMetrics
 from server.monitoring.monitor import install_monitoring, run_monitor
 from server.recovery import run_recovery
-from server.references.jobs import EmbeddedJobQueue, ReferenceJobQueue
+from server.references.jobs import ReferenceJobQueue, open_job_queue
 from server.references.store import EmbeddedReferenceStore, ReferenceStore
 from server.results import open_latest_results
 from server.routes import api_router, health
@@ -61,9 +61,7 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
             owned.append(app.state.references)
         app.state.reference_jobs = reference_jobs
         if reference_jobs is None:
-            app.state.reference_jobs = EmbeddedJobQueue(
-                settings.db_path, settings.reference_root / "jobs", lease_s=settings.reference_job_lease_s,
-                attempts=settings.reference_job_attempts)
+            app.state.reference_jobs = await asyncio.to_thread(open_job_queue, settings)
             owned.append(app.state.reference_jobs)
         app.state.live = LiveFanout(bus)
         watcher = asyncio.create_task(app.state.ingest.watch_stale(), name="stale-watcher")

@@ -239,3 +239,17 @@ class EmbeddedJobQueue:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def open_job_queue(settings) -> ReferenceJobQueue:
+    """The hub's queue for ``settings`` (``HubSettings``): in Redis with ``redis_url``, else embedded
+    (SQLite in ``db_path``); videos under ``reference_root / "jobs"`` either way."""
+    video_dir = settings.reference_root / "jobs"
+    if settings.redis_url is None:
+        return EmbeddedJobQueue(settings.db_path, video_dir, lease_s=settings.reference_job_lease_s,
+                                attempts=settings.reference_job_attempts)
+    from server.shared_state.connection import connect_sync
+    from server.shared_state.reference_jobs import RedisJobQueue
+
+    return RedisJobQueue(connect_sync(settings.redis_url), video_dir, lease_s=settings.reference_job_lease_s,
+                         attempts=settings.reference_job_attempts, owns_client=True)

@@ -50,3 +50,17 @@ def test_a_hub_whose_redis_is_down_answers_503_and_recovers(redis_server, redis_
             redis_server.start()
         assert http.post("/api/v1/cameras/side/analysis", json=result(1, time.time_ns())).status_code == 201
         assert http.get("/api/v1/sets").json()["sets"] == []
+
+
+def test_a_build_job_sent_to_one_hub_is_taken_and_reported_through_another(two_hubs):
+    a, b = two_hubs
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
+    with httpx.Client(base_url=a.url) as to_a, httpx.Client(base_url=b.url) as to_b:
+        job = to_a.post("/api/v1/reference-jobs", params={"name": "mine"}, content=video).json()
+        claimed = to_b.post("/api/v1/reference-jobs/claim", json={"worker_id": "w1"}).json()
+        assert claimed["job_id"] == job["job_id"] and claimed["state"] == "running"
+        assert to_a.post("/api/v1/reference-jobs/claim", json={"worker_id": "w2"}).status_code == 204
+        assert to_b.get(f"/api/v1/reference-jobs/{job['job_id']}/video").content == video
+        report = {"worker_id": "w1", "code": "no_rep_found", "message": "no rep"}
+        assert to_b.post(f"/api/v1/reference-jobs/{job['job_id']}/failed", json=report).status_code == 200
+        assert to_a.get(f"/api/v1/reference-jobs/{job['job_id']}").json()["state"] == "failed"

@@ -1,10 +1,12 @@
-"""The embedded build-job queue: exactly one claim per job, leases that run out, restarts."""
+"""The build-job queue, embedded and in Redis: exactly one claim per job, leases that run out, restarts."""
 
 import threading
 
 import pytest
 
 from server.references.jobs import EmbeddedJobQueue, JobConflict, JobNotFound
+from server.shared_state.connection import connect_sync
+from server.shared_state.reference_jobs import RedisJobQueue
 
 
 class Clock:
@@ -24,10 +26,17 @@ def a_video(tmp_path, name="v"):
     return path
 
 
+def open_queue(url: str | None, tmp_path, video_dir: str = "jobs", **kwargs):
+    """The embedded queue (SQLite in ``tmp_path``) without ``url``, else a hub's queue in that Redis."""
+    if url is None:
+        return EmbeddedJobQueue(tmp_path / "hub.db", tmp_path / video_dir, **kwargs)
+    return RedisJobQueue(connect_sync(url), tmp_path / video_dir, owns_client=True, **kwargs)
+
+
 @pytest.fixture
-def queue(tmp_path):
+def queue(tmp_path, state_redis_url):
     clock = Clock()
-    q = EmbeddedJobQueue(tmp_path / "hub.db", tmp_path / "jobs", lease_s=10, attempts=2, clock=clock)
+    q = open_queue(state_redis_url, tmp_path, lease_s=10, attempts=2, clock=clock)
     q.clock = clock
     yield q
     q.close()
@@ -92,14 +101,14 @@ def test_a_silent_worker_loses_the_job_to_another_then_it_fails_as_worker_lost(q
     assert queue.claim("w3") is None and queue.video(job["job_id"]) is None
 
 
-def test_jobs_survive_a_restart(tmp_path):
-    q = EmbeddedJobQueue(tmp_path / "hub.db", tmp_path / "jobs")
+def test_jobs_survive_a_restart(tmp_path, state_redis_url):
+    q = open_queue(state_redis_url, tmp_path)
     queued = q.submit("a", "a.mp4", a_video(tmp_path, "a"))
     failed = q.submit("b", "b.mp4", a_video(tmp_path, "b"))
     q.claim("w1")
     q.fail(q.claim("w1")["job_id"], "w1", "no_rep_found", "no rep")
     q.close()
-    again = EmbeddedJobQueue(tmp_path / "hub.db", tmp_path / "jobs")
+    again = open_queue(state_redis_url, tmp_path)
     try:
         assert again.get(queued["job_id"])["state"] == "running"  # its worker may still be at it
         assert again.get(failed["job_id"])["error"] == {"code": "no_rep_found", "message": "no rep"}
@@ -107,3 +116,39 @@ def test_jobs_survive_a_restart(tmp_path):
         assert [j["name"] for j in again.list()] == ["b", "a"]
     finally:
         again.close()
+
+
+def test_a_job_submitted_to_one_hub_is_claimed_and_built_through_another(redis_url, tmp_path):
+    hub_a = open_queue(redis_url, tmp_path, "a-jobs", lease_s=10, attempts=2)
+    hub_b = open_queue(redis_url, tmp_path, "b-jobs", lease_s=10, attempts=2)
+    try:
+        video = a_video(tmp_path)
+        body = video.read_bytes()
+        job = hub_a.submit("a", "a.mp4", video)
+        assert hub_a.claim("w1")["job_id"] == job["job_id"] and hub_b.claim("w2") is None
+        copy = hub_b.video(job["job_id"])  # the other hub serves the video from Redis
+        assert copy.parent == tmp_path / "b-jobs" and copy.read_bytes() == body
+        with pytest.raises(JobConflict):
+            hub_b.progress(job["job_id"], "w2", 1, 2)
+        assert hub_b.progress(job["job_id"], "w1", 1, 2)["frames_done"] == 1
+        assert hub_a.finish(job["job_id"], "w1", "cd" * 32)["state"] == "done"
+        assert hub_b.video(job["job_id"]) is None and not copy.exists()
+        assert [j["state"] for j in hub_b.list()] == ["done"]
+    finally:
+        hub_a.close()
+        hub_b.close()
+
+
+def test_an_expired_job_is_queued_again_once_whichever_hubs_check(redis_url, tmp_path):
+    clock = Clock()
+    hubs = [open_queue(redis_url, tmp_path, f"jobs{k}", lease_s=10, attempts=2, clock=clock) for k in range(3)]
+    try:
+        job = hubs[0].submit("a", "a.mp4", a_video(tmp_path))
+        hubs[1].claim("w1")
+        clock.advance(11)
+        changed = [c for hub in hubs for c in hub.expire()]
+        assert [(c["job_id"], c["state"]) for c in changed] == [(job["job_id"], "queued")]
+        assert hubs[2].claim("w2")["attempts"] == 2
+    finally:
+        for hub in hubs:
+            hub.close()
