@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from server.errors import RequestIdMiddleware, install_error_handlers
-from server.events import EventBus
 from server.ingest import IngestService
 from server.leases import LeaseStore, open_lease_store
 from server.limits import UploadLimits
@@ -27,6 +26,7 @@ from server.security import install_security
 from server.set_store import open_set_store
 from server.settings import HubSettings
 from server.shared_state.connection import install_redis_errors
+from server.shared_state.hub import follow_frames, frames_and_events
 from server.store import FrameStore, InMemoryFrameStore
 
 
@@ -35,23 +35,31 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
                leases: LeaseStore | None = None) -> FastAPI:
     """Build the hub. Tests pass their own settings or store; nothing is created at import.
 
-    The store is built here (not in the lifespan) so it outlives lifespan restarts in tests and a
-    caller can keep a handle on it; per-loop things (event bus, stale watcher) live in the lifespan.
+    The embedded store is built here (not in the lifespan) so it outlives lifespan restarts in tests
+    and a caller can keep a handle on it; per-loop things (event bus, stale watcher) live in the
+    lifespan, and so does the Redis one (``settings.redis_url``), whose connections belong to the loop.
     ``references`` and ``reference_jobs`` default to the embedded ones (SQLite in ``db_path``; files
     in ``reference_root``'s ``stored/`` and ``jobs/``), opened in the lifespan and closed with it;
     given ones are the caller's to close. ``leases`` defaults to Redis with ``redis_url``, else embedded.
     """
     settings = settings or HubSettings()
-    store = store or InMemoryFrameStore(settings.ring_seconds, settings.ring_max_frames)
+    if store is None and settings.redis_url is None:
+        store = InMemoryFrameStore(settings.ring_seconds, settings.ring_max_frames)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        bus = EventBus(queue_size=settings.event_queue_size)
-        app.state.bus = bus
+        async with frames_and_events(app, settings, store):  # embedded, or Redis (server/shared_state)
+            async with hub_running(app):
+                yield
+
+    @contextlib.asynccontextmanager
+    async def hub_running(app: FastAPI) -> AsyncIterator[None]:
+        bus = app.state.bus
         live_sync = LiveSync(int(settings.sync_max_spread_ms * 1e6), bus.emit, app.state.metrics)
         app.state.ingest = IngestService(
-            store, bus, max_frame_bytes=settings.max_frame_bytes, stale_after_s=settings.stale_after_s,
+            app.state.store, bus, max_frame_bytes=settings.max_frame_bytes, stale_after_s=settings.stale_after_s,
             live_sync=live_sync, metrics=app.state.metrics, limits=UploadLimits.from_settings(settings),
+            shared=app.state.redis is not None,
         )
         app.state.sets = open_set_store(settings.db_path, settings.redis_url)
         owned = []
@@ -66,7 +74,9 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
         app.state.live = LiveFanout(bus)
         watcher = asyncio.create_task(app.state.ingest.watch_stale(), name="stale-watcher")
         try:
-            async with run_monitor(app):  # heartbeats, lost processes, alerts (server/monitoring/monitor.py)
+            # Frame events from every hub (shared state only); heartbeats, lost processes, alerts
+            # (server/monitoring/monitor.py).
+            async with follow_frames(app), run_monitor(app):
                 async with run_recovery(app):  # stale results, unsaved sets, lost jobs (server/recovery.py)
                     async with run_fanout(app.state.live):  # browsers' live sockets (server/live/)
                         yield
@@ -89,7 +99,7 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.store = store
+    app.state.store = store  # a Redis one is opened with the lifespan
     app.state.leases = leases or open_lease_store(settings.redis_url)
     app.state.results = open_latest_results(settings.redis_url)
     app.state.metrics = HubMetrics()

@@ -1,7 +1,8 @@
 """The latest-frame store: the newest JPEG per camera plus a short ring for synchronisation.
 
 ``FrameStore`` is the interface the routes use; ``InMemoryFrameStore`` is the one-machine
-implementation. A Redis-backed store for several hub processes can implement the same protocol.
+implementation, ``server.shared_state.frames.RedisFrameStore`` the one several hub processes share.
+The interface is async so that a shared store never blocks the hub's event loop.
 """
 
 from __future__ import annotations
@@ -82,17 +83,23 @@ class PutResult:
 
 
 class FrameStore(Protocol):
-    """What the hub needs from a frame store. Implementations must be safe across threads."""
+    """What the hub needs from a frame store; every method runs on the hub's event loop.
 
-    def put(self, frame: Frame) -> PutResult: ...
+    ``put`` keeps the newest frame per camera and a ring of the frames whose capture time is within
+    ``ring_seconds`` of it (dropped oldest first, at most ``ring_max_frames``); a seq at or below the
+    camera's last starts a new stream (the ring is emptied). A shared implementation raises
+    ``redis.exceptions.ConnectionError``/``TimeoutError`` when its server cannot be reached.
+    """
 
-    def latest(self, camera_id: str) -> Frame | None: ...
+    async def put(self, frame: Frame) -> PutResult: ...
 
-    def ring(self, camera_id: str) -> tuple[Frame, ...]: ...
+    async def latest(self, camera_id: str) -> Frame | None: ...
 
-    def frame(self, camera_id: str, seq: int) -> Frame | None: ...
+    async def ring(self, camera_id: str) -> tuple[Frame, ...]: ...
 
-    def cameras(self) -> list[CameraStatus]: ...
+    async def frame(self, camera_id: str, seq: int) -> Frame | None: ...
+
+    async def cameras(self) -> list[CameraStatus]: ...
 
 
 @dataclass(slots=True)
@@ -106,8 +113,9 @@ class _CameraSlot:
 class InMemoryFrameStore:
     """Thread-safe latest-frame store for one hub process.
 
-    The lock guards only reference swaps and counters: frames are immutable, so readers get the
-    stored object itself, and any decoding or copying happens outside the lock.
+    Nothing awaits inside its methods. The lock guards only reference swaps and counters: frames
+    are immutable, so readers get the stored object itself, and any decoding or copying happens
+    outside the lock.
 
     Args:
         ring_seconds: keep frames whose capture time is within this many seconds of the newest.
@@ -122,7 +130,7 @@ class InMemoryFrameStore:
         self._lock = threading.Lock()
         self._slots: dict[str, _CameraSlot] = {}
 
-    def put(self, frame: Frame) -> PutResult:
+    async def put(self, frame: Frame) -> PutResult:
         with self._lock:
             slot = self._slots.get(frame.camera_id)
             if slot is None:
@@ -148,50 +156,45 @@ class InMemoryFrameStore:
                 ring.popleft()
         return PutResult(frame=frame, is_new_camera=new_camera, is_new_stream=new_stream)
 
-    def latest(self, camera_id: str) -> Frame | None:
+    async def latest(self, camera_id: str) -> Frame | None:
         with self._lock:
             slot = self._slots.get(camera_id)
             return slot.latest if slot else None
 
-    def ring(self, camera_id: str) -> tuple[Frame, ...]:
+    async def ring(self, camera_id: str) -> tuple[Frame, ...]:
         """Frames of the last ``ring_seconds``, oldest first (a snapshot of references)."""
         with self._lock:
             slot = self._slots.get(camera_id)
             return tuple(slot.ring) if slot else ()
 
-    def frame(self, camera_id: str, seq: int) -> Frame | None:
+    async def frame(self, camera_id: str, seq: int) -> Frame | None:
         """The frame with this seq if still in the ring (the ring is short: a linear scan)."""
-        for f in reversed(self.ring(camera_id)):
+        for f in reversed(await self.ring(camera_id)):
             if f.seq == seq:
                 return f
         return None
 
-    def cameras(self) -> list[CameraStatus]:
+    async def cameras(self) -> list[CameraStatus]:
         with self._lock:
             snapshot = [
                 (cid, s.latest, s.ring[0], len(s.ring), s.frames_total, s.gaps)
                 for cid, s in self._slots.items()
             ]
-        out = []
-        for cid, last, first, n, total, gaps in sorted(snapshot, key=lambda r: r[0]):
-            span_s = (last.capture_time_ns - first.capture_time_ns) / 1e9
-            fps = (n - 1) / span_s if n > 1 and span_s > 0 else 0.0
-            out.append(
-                CameraStatus(
-                    camera_id=cid,
-                    seq=last.seq,
-                    last_capture_time_ns=last.capture_time_ns,
-                    last_receive_time_ns=last.hub_receive_time_ns,
-                    width=last.width,
-                    height=last.height,
-                    fps=fps,
-                    frames_total=total,
-                    gaps=gaps,
-                    clock_offset_ns=last.clock_offset_ns,
-                    clock_uncertainty_ns=last.clock_uncertainty_ns,
-                )
-            )
-        return out
+        return [camera_status(cid, last, first.capture_time_ns, n, total, gaps)
+                for cid, last, first, n, total, gaps in sorted(snapshot, key=lambda r: r[0])]
+
+
+def camera_status(camera_id: str, last: Frame, first_capture_ns: int, ring_len: int, frames_total: int,
+                  gaps: int) -> CameraStatus:
+    """A camera's status from its newest frame and its ring's oldest capture time and length."""
+    span_s = (last.capture_time_ns - first_capture_ns) / 1e9
+    fps = (ring_len - 1) / span_s if ring_len > 1 and span_s > 0 else 0.0
+    return CameraStatus(
+        camera_id=camera_id, seq=last.seq, last_capture_time_ns=last.capture_time_ns,
+        last_receive_time_ns=last.hub_receive_time_ns, width=last.width, height=last.height, fps=fps,
+        frames_total=frames_total, gaps=gaps, clock_offset_ns=last.clock_offset_ns,
+        clock_uncertainty_ns=last.clock_uncertainty_ns,
+    )
 
 
 def now_ns() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import tempfile
@@ -79,8 +80,9 @@ class RunningHub:
         self._thread: threading.Thread | None = None
 
     @property
-    def store(self) -> FrameStore:
-        return self.app.state.store
+    def store(self) -> _StoreOnHubLoop:
+        """The hub's frame store, its async methods called from the test's thread."""
+        return _StoreOnHubLoop(self)
 
     @property
     def url(self) -> str:
@@ -92,8 +94,17 @@ class RunningHub:
             self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
             ws_max_size=self.settings.max_frame_bytes + 8192,
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name=f"hub:{self.port}", daemon=True)
+        self._server = server = uvicorn.Server(config)
+
+        async def serve() -> None:
+            self.loop = asyncio.get_running_loop()  # where _StoreOnHubLoop runs the store's methods
+            await server.serve()
+
+        def run() -> None:  # uvicorn.Server.run's loop (uvloop where installed), kept at hand
+            with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+                runner.run(serve())
+
+        self._thread = threading.Thread(target=run, name=f"hub:{self.port}", daemon=True)
         self._thread.start()
         started = threading.Event()
         # uvicorn offers no start callback; poll its flag with a bounded wait.
@@ -116,6 +127,21 @@ class RunningHub:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class _StoreOnHubLoop:
+    """``FrameStore``'s methods as plain calls, each run on the hub's event loop (10 s at most)."""
+
+    def __init__(self, hub: RunningHub) -> None:
+        self._hub = hub
+
+    def __getattr__(self, name: str):
+        method = getattr(self._hub.app.state.store, name)
+
+        def call(*args, **kwargs):
+            return asyncio.run_coroutine_threadsafe(method(*args, **kwargs), self._hub.loop).result(10)
+
+        return call
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05) -> bool:

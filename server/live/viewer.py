@@ -23,12 +23,12 @@ def frame_message(frame: Frame, dropped: int) -> bytes:
                  "width": frame.width, "height": frame.height, "dropped": dropped}, frame.jpeg)
 
 
-def sync_message(event: dict, store: FrameStore, dropped: int) -> bytes | None:
+async def sync_message(event: dict, store: FrameStore, dropped: int) -> bytes | None:
     """A ``LiveSyncHeader`` and its frames' JPEGs, read from the ring by seq; None when one of them
     already left it (sending a newer picture in its place would show different moments)."""
     frames = []
     for f in event["frames"]:
-        stored = store.frame(f["camera_id"], f["seq"])
+        stored = await store.frame(f["camera_id"], f["seq"])
         if stored is None or stored.capture_time_ns != f["capture_time_ns"]:
             return None
         frames.append(stored)
@@ -57,14 +57,14 @@ async def send_forever(viewer: Viewer, store: FrameStore, results: LatestResults
                                                separators=(",", ":")))
         for key, item in items.items():
             if key[0] == "frame" and key[1] in viewer.cameras:
-                frame = store.latest(key[1])
+                frame = await store.latest(key[1])
                 if frame is None or last.get(key[1]) == (frame.seq, frame.capture_time_ns):
                     continue
                 last[key[1]] = (frame.seq, frame.capture_time_ns)
                 await send_bytes(frame_message(frame, viewer.mailbox.dropped))
                 viewer.sent += 1
             elif key[0] == "sync" and viewer.sync:
-                message = sync_message(item, store, viewer.mailbox.dropped)
+                message = await sync_message(item, store, viewer.mailbox.dropped)
                 if message is not None:
                     await send_bytes(message)
                     viewer.sent += 1

@@ -101,7 +101,8 @@ class HubMonitor:
                                                  time_ns=now_ns))
         http = self.state.http_stats
         self.error_window.add(now_ns, http.requests, http.failures)
-        samples = build_samples(self.state, now_ns, self.error_window.percent())
+        cameras = await self.state.store.cameras()
+        samples = build_samples(self.state, now_ns, self.error_window.percent(), cameras)
         transitions = self.engine.evaluate(samples, now_ns)
         self._active = tuple(self.engine.active())
         self.evaluations += 1

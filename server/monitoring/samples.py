@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from server.store import CameraStatus
+
 # Roles whose loss is an alert (process_lost): the hub itself cannot miss its own heartbeat, and a
 # dashboard closing is no fault.
 WATCHED_ROLES = frozenset({"client", "worker"})
@@ -41,13 +43,15 @@ def worker_samples(views: Iterable[dict]) -> dict[str, float]:
             if v["role"] == "worker" and not v["lost"] and v.get("worker")}
 
 
-def build_samples(state, now_ns: int, error_percent: float | None) -> dict[str, dict[str, float]]:
+def build_samples(state, now_ns: int, error_percent: float | None,
+                  cameras: Iterable[CameraStatus]) -> dict[str, dict[str, float]]:
     """Everything the rules watch, from ``app.state`` (heartbeats, store, ingest, bus, metrics).
 
     Args:
         state: the app's state, after the lifespan built it.
         now_ns: hub time, ns since the epoch.
         error_percent: the HTTP error rate over its window, or None when too few requests.
+        cameras: the frame store's cameras (``FrameStore.cameras()``).
     """
     views = state.heartbeats.snapshot(now_ns)
     samples = host_samples(views)
@@ -55,7 +59,7 @@ def build_samples(state, now_ns: int, error_percent: float | None) -> dict[str, 
     samples["worker_not_following"] = worker_samples(views)
     samples["camera_stale"] = {
         c.camera_id: 0.0 if state.ingest.is_online(c.last_receive_time_ns, now_ns) else 1.0
-        for c in state.store.cameras()
+        for c in cameras
     }
     samples["analysis_latency_ms"] = state.metrics.recent_analysis_latency_ms.quantiles(0.95, now_ns)
     samples["event_queue_length"] = {"hub": float(state.bus.backlog)}

@@ -54,14 +54,15 @@ async def upload_frame(
 ) -> Response:
     body = await read_body(request, ingest.max_frame_bytes,
                             lambda size=None: ingest.too_large(size, camera_id))
-    frame = ingest.accept(camera_id, body, seq=seq, capture_time_ns=capture_time_ns,
+    frame = await ingest.accept(camera_id, body, seq=seq, capture_time_ns=capture_time_ns,
                           source_frame=source_frame, clock_offset_ns=clock_offset_ns,
                           clock_uncertainty_ns=clock_uncertainty_ns, declared_fps=camera_fps)
     return JSONResponse(frame.meta(), status_code=201)
 
 
 @router.get("", response_model=CamerasOut, summary="Every camera with its state", dependencies=[READER])
-def list_cameras(store: StoreDep, ingest: IngestDep) -> dict:
+async def list_cameras(store: StoreDep, ingest: IngestDep) -> dict:
+    cameras = await store.cameras()
     now = time.time_ns()
     return {
         "cameras": [
@@ -80,7 +81,7 @@ def list_cameras(store: StoreDep, ingest: IngestDep) -> dict:
                 "clock_uncertainty_ms": None if c.clock_uncertainty_ns is None
                 else round(c.clock_uncertainty_ns / 1e6, 3),
             }
-            for c in store.cameras()
+            for c in cameras
         ]
     }
 
@@ -90,8 +91,8 @@ def list_cameras(store: StoreDep, ingest: IngestDep) -> dict:
     200: {"content": {"image/jpeg": {}}, "description": "The latest JPEG; metadata in X- headers."}},
     summary="The latest frame of a camera", dependencies=[READER],
 )
-def latest_frame(camera_id: CameraId, store: StoreDep, metrics: MetricsDep) -> Response:
-    frame = store.latest(camera_id)
+async def latest_frame(camera_id: CameraId, store: StoreDep, metrics: MetricsDep) -> Response:
+    frame = await store.latest(camera_id)
     if frame is None:
         raise ApiError(404, "camera_not_found", f"camera {camera_id!r} has sent no frame",
                        camera_id=camera_id)
@@ -104,8 +105,8 @@ def latest_frame(camera_id: CameraId, store: StoreDep, metrics: MetricsDep) -> R
     200: {"content": {"image/jpeg": {}}, "description": "That frame's JPEG; metadata in X- headers."}},
     summary="A recent frame by seq (from the ~1 s ring), e.g. one of a synchronised set", dependencies=[READER],
 )
-def frame_by_seq(camera_id: CameraId, seq: Annotated[int, Path(ge=0, le=2**63 - 1)], store: StoreDep) -> Response:
-    frame = store.frame(camera_id, seq)
+async def frame_by_seq(camera_id: CameraId, seq: Annotated[int, Path(ge=0, le=2**63 - 1)], store: StoreDep) -> Response:
+    frame = await store.frame(camera_id, seq)
     if frame is None:
         raise ApiError(404, "frame_not_found", f"frame {seq} of camera {camera_id!r} is not in the ring",
                        camera_id=camera_id, seq=seq)

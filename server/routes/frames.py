@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Annotated
 
@@ -33,13 +34,13 @@ def parse_camera_list(raw: str) -> list[str]:
 
 @router.get("/sync", response_model=SyncSetOut, responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
             summary="Newest synchronised set: one frame per camera, matched by capture time")
-def sync_set(
+async def sync_set(
     store: StoreDep,
     settings: SettingsDep,
     cameras: Annotated[str, Query(max_length=4096, description="Comma-separated camera ids, e.g. `side,front`.")],
 ) -> dict:
     ids = parse_camera_list(cameras)
-    rings = {cid: store.ring(cid) for cid in ids}
+    rings = dict(zip(ids, await asyncio.gather(*(store.ring(cid) for cid in ids)), strict=True))
     missing = [cid for cid, ring in rings.items() if not ring]
     if missing:
         raise ApiError(404, "camera_not_found", f"no frames from {', '.join(missing)}", missing=missing)

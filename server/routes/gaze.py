@@ -24,8 +24,8 @@ from server.errors import ApiError
 router = APIRouter(prefix="/cameras", tags=["gaze"], dependencies=[VIEWER])  # dashboard controls
 
 
-def _request(camera_id: str, store, bus, action: str, duration_s: float | None) -> dict:
-    if store.latest(camera_id) is None:
+async def _request(camera_id: str, store, bus, action: str, duration_s: float | None) -> dict:
+    if not any(c.camera_id == camera_id for c in await store.cameras()):
         raise ApiError(404, "camera_not_found", f"camera {camera_id!r} has sent no frame",
                        camera_id=camera_id)
     event = GazeCalibrateEvent(camera_id=camera_id, action=action, request_id=uuid.uuid4().hex[:16],
@@ -42,11 +42,11 @@ async def start_calibration(camera_id: CameraId, store: StoreDep, bus: BusDep,
                             body: GazeCalibrateIn | None = None) -> dict:
     """202: the request went out to the workers (``workers`` of them listen); follow it in the
     camera's results (``gaze.calibration``). 404 for a camera that has sent no frame."""
-    return _request(camera_id, store, bus, "start", (body or GazeCalibrateIn()).duration_s)
+    return await _request(camera_id, store, bus, "start", (body or GazeCalibrateIn()).duration_s)
 
 
 @router.delete("/{camera_id}/gaze/calibration", status_code=202, response_model=GazeCalibrateOut,
                responses={404: {"model": ErrorOut}},
                summary="Forget the camera's calibrated gaze target (back to straight into the camera)")
 async def reset_calibration(camera_id: CameraId, store: StoreDep, bus: BusDep) -> dict:
-    return _request(camera_id, store, bus, "reset", None)
+    return await _request(camera_id, store, bus, "reset", None)

@@ -10,9 +10,10 @@ from server.deps import StoreDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=HealthOut, summary="The hub is up")
-def healthz(store: StoreDep) -> dict:
-    return {"status": "ok", "cameras": len(store.cameras())}
+@router.get("/healthz", response_model=HealthOut, summary="The hub is up (and reaches its shared state, if any)")
+async def healthz(store: StoreDep) -> dict:
+    # Reads the store so that a load balancer takes a hub whose Redis is unreachable (503) out.
+    return {"status": "ok", "cameras": len(await store.cameras())}
 
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics", dependencies=[VIEWER],

@@ -14,6 +14,7 @@ from formsync.wire.frames import StreamHeader, TimeReply, TimeRequest
 from server.auth import WS_CAMERA
 from server.deps import IngestDep
 from server.errors import ApiError
+from server.shared_state.connection import REDIS_DOWN, unavailable
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 _ID = re.compile(CAMERA_ID_PATTERN)
@@ -69,12 +70,15 @@ async def stream_frames(websocket: WebSocket, camera_id: str, ingest: IngestDep)
                     await websocket.send_text(time_reply(message.get("text"), received_ns))
                     continue
                 header, jpeg = split_message(data)
-                frame = ingest.accept(camera_id, jpeg, seq=header.seq,
-                                      capture_time_ns=header.capture_time_ns,
-                                      source_frame=header.source_frame,
-                                      clock_offset_ns=header.clock_offset_ns,
-                                      clock_uncertainty_ns=header.clock_uncertainty_ns,
-                                      declared_fps=header.fps)
+                try:
+                    frame = await ingest.accept(camera_id, jpeg, seq=header.seq,
+                                                capture_time_ns=header.capture_time_ns,
+                                                source_frame=header.source_frame,
+                                                clock_offset_ns=header.clock_offset_ns,
+                                                clock_uncertainty_ns=header.clock_uncertainty_ns,
+                                                declared_fps=header.fps)
+                except REDIS_DOWN as exc:  # the HTTP route's 503; the stream stays open
+                    raise unavailable(exc) from None
             except ApiError as err:
                 await websocket.send_text(json.dumps({"ok": False, "status": err.status, **err.body(request_id)}))
                 continue

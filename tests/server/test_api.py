@@ -18,11 +18,13 @@ def post(client, cam, body, seq=0, t_ns=None, extra=None):
     return client.post(f"/api/v1/cameras/{cam}/frames", content=body, headers=headers)
 
 
-@pytest.fixture
-def small_hub():
+@pytest.fixture(params=["embedded", "redis"])
+def small_hub(request):
+    """A hub with its state embedded, or in the session's Redis (the same tests hold for both)."""
+    shared = {"redis_url": request.getfixturevalue("redis_url")} if request.param == "redis" else {}
     # No upload rate limit: some tests here post hundreds of frames as fast as they can
     # (the limit itself: tests/reliability/test_limits.py).
-    with RunningHub(max_frame_bytes=4096, stale_after_s=0.3, upload_rate_factor=0) as running:
+    with RunningHub(max_frame_bytes=4096, stale_after_s=0.3, upload_rate_factor=0, **shared) as running:
         yield running
 
 

@@ -162,7 +162,7 @@ def test_a_stalled_viewer_loses_only_its_own_frames():
         for v in (fast, slow):
             v.watch(frozenset({"a"}), sync=False, analysis=False)
         for seq in range(50):
-            store.put(Frame("a", seq, 1_000 + seq, 1_000 + seq, synthetic_jpeg(seq), 64, 48))
+            await store.put(Frame("a", seq, 1_000 + seq, 1_000 + seq, synthetic_jpeg(seq), 64, 48))
             started = time.perf_counter()
             fanout.dispatch({"type": "frame", "camera_id": "a", "seq": seq})
             assert time.perf_counter() - started < 0.01

@@ -1,0 +1,53 @@
+"""What a hub opens for its frames and events: embedded, or shared in Redis when ``redis_url`` is set.
+
+``frames_and_events`` sets ``app.state.redis`` (the process's one Redis client, or None),
+``app.state.store`` and ``app.state.bus``; ``follow_frames`` runs a shared bus once the ingest that
+follows its frame events exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from server.events import EventBus
+from server.settings import HubSettings
+from server.store import FrameStore
+
+
+@contextlib.asynccontextmanager
+async def frames_and_events(app: FastAPI, settings: HubSettings, store: FrameStore | None) -> AsyncIterator[None]:
+    """Open the store and bus for one lifespan (a given ``store`` is used as it is)."""
+    if settings.redis_url is None:
+        app.state.redis = None
+        app.state.store = store
+        app.state.bus = EventBus(queue_size=settings.event_queue_size)
+        yield
+        return
+    from server.shared_state.connection import connect
+    from server.shared_state.events import RedisEventBus
+    from server.shared_state.frames import RedisFrameStore
+
+    app.state.redis = client = connect(settings.redis_url)
+    app.state.store = store or RedisFrameStore(client, settings.ring_seconds, settings.ring_max_frames)
+    app.state.bus = RedisEventBus(queue_size=settings.event_queue_size, client=client, url=settings.redis_url)
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def follow_frames(app: FastAPI) -> AsyncIterator[None]:
+    """With a shared bus: publish, subscribe and hand frame events to ``app.state.ingest``."""
+    bus, ingest = app.state.bus, app.state.ingest
+    if not hasattr(bus, "run"):
+        yield
+        return
+    bus.on_frame = ingest.follow
+    bus.resync = functools.partial(ingest.resync, bus.deliver)
+    async with bus.run():
+        yield
