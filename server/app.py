@@ -19,7 +19,7 @@ from server.monitoring.metrics import HubMetrics
 from server.monitoring.monitor import install_monitoring, run_monitor
 from server.recovery import run_recovery
 from server.references.jobs import ReferenceJobQueue, open_job_queue
-from server.references.store import EmbeddedReferenceStore, ReferenceStore
+from server.references.store import ReferenceStore, open_reference_store
 from server.results import open_latest_results
 from server.routes import api_router, health
 from server.security import install_security
@@ -65,7 +65,7 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
         owned = []
         app.state.references = references
         if references is None:
-            app.state.references = EmbeddedReferenceStore(settings.db_path, settings.reference_root / "stored")
+            app.state.references = await asyncio.to_thread(open_reference_store, settings)
             owned.append(app.state.references)
         app.state.reference_jobs = reference_jobs
         if reference_jobs is None:

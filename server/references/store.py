@@ -1,6 +1,7 @@
 """Stored references and the chosen one.
 
-``ReferenceStore`` is what the routes use; ``EmbeddedReferenceStore`` keeps the metadata and the
+``ReferenceStore`` is what the routes use; ``server.shared_state.references.RedisReferenceStore``
+keeps everything in Redis (several hubs); ``EmbeddedReferenceStore`` keeps the metadata and the
 chosen reference in the hub's SQLite database and each reference's per-frame data and pictures in
 files::
 
@@ -43,9 +44,9 @@ class Blob:
 
 
 class ReferenceStore(Protocol):
-    """Stored references by name, and the chosen one. Thread-safe. ``list``, ``get`` and ``chosen``
-    never block (safe on the event loop); the others may touch disk or a server: call them from a
-    thread. Metadata dicts are ``formsync.wire.references.ReferenceMeta`` dumps."""
+    """Stored references by name, and the chosen one. Thread-safe. Every method may touch disk or a
+    server (Redis): call them from a thread. Metadata dicts are ``formsync.wire.references.ReferenceMeta``
+    dumps."""
 
     def list(self) -> list[dict]:
         """Every stored reference's metadata, by name."""
@@ -98,7 +99,7 @@ class EmbeddedReferenceStore:
     """``ReferenceStore`` on SQLite (``db_path``, shared with the set store) and files under
     ``root`` (``<reference_dir>/stored``, layout in the module docstring; nothing else may live
     there). Metadata is served from an immutable snapshot swapped under a lock that is never held
-    across I/O; writes are serialised by a second lock.
+    across I/O (``list``, ``get`` and ``chosen`` never block); writes are serialised by a second lock.
 
     Raises sqlite3.Error / OSError at construction when the database or folder cannot be opened.
     """
@@ -219,3 +220,14 @@ class EmbeddedReferenceStore:
     def close(self) -> None:
         with self._write_lock:
             self._db.close()
+
+
+def open_reference_store(settings) -> ReferenceStore:
+    """The hub's store for ``settings`` (``HubSettings``): in Redis with ``redis_url``, else embedded
+    (SQLite in ``db_path``, files under ``reference_root / "stored"``)."""
+    if settings.redis_url is None:
+        return EmbeddedReferenceStore(settings.db_path, settings.reference_root / "stored")
+    from server.shared_state.connection import connect_sync
+    from server.shared_state.references import RedisReferenceStore
+
+    return RedisReferenceStore(connect_sync(settings.redis_url), owns_client=True)

@@ -21,8 +21,8 @@ router = APIRouter(prefix="/reference", tags=["references"])
 @router.get("", response_model=ReferenceOut, dependencies=[READER],
             summary="The chosen reference (name null: each camera is scored against the default of its view)")
 async def get_chosen(references: ReferencesDep) -> dict:
-    name = references.chosen()
-    meta = references.get(name) if name is not None else None
+    name = await run_in_threadpool(references.chosen)
+    meta = await run_in_threadpool(references.get, name) if name is not None else None
     return {"name": name, "content_hash": None if meta is None else meta["content_hash"]}
 
 

@@ -145,7 +145,7 @@ async def report_done(job_id: JobId, body: JobDone, jobs: JobsDep, references: R
     job = await run_in_threadpool(jobs.get, job_id)
     if job is None:
         raise _no_job(job_id)
-    meta = references.get(job["name"])
+    meta = await run_in_threadpool(references.get, job["name"])
     if meta is None or meta["content_hash"] != body.content_hash:
         raise ApiError(409, "reference_not_stored", f"reference {job['name']!r} with that content hash is not "
                        "stored: upload it first", name=job["name"], content_hash=body.content_hash)

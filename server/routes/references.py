@@ -33,13 +33,14 @@ def not_found(name: str) -> ApiError:
 
 @router.get("", response_model=ReferenceList, dependencies=[READER], summary="Every stored reference")
 async def list_references(references: ReferencesDep) -> dict:
-    return {"references": references.list(), "chosen": references.chosen()}
+    listed, chosen = await run_in_threadpool(lambda: (references.list(), references.chosen()))
+    return {"references": listed, "chosen": chosen}
 
 
 @router.get("/{name}", response_model=ReferenceMeta, responses=_ERRORS, dependencies=[READER],
             summary="A reference's metadata and content hash")
 async def get_reference(name: ReferenceName, references: ReferencesDep) -> dict:
-    meta = references.get(name)
+    meta = await run_in_threadpool(references.get, name)
     if meta is None:
         raise not_found(name)
     return meta
@@ -76,7 +77,7 @@ async def get_reference_picture(name: ReferenceName, seq: Annotated[int, Path(ge
                                 request: Request, references: ReferencesDep) -> Response:
     blob = await run_in_threadpool(references.picture, name, seq)
     if blob is None:
-        if references.get(name) is None:
+        if await run_in_threadpool(references.get, name) is None:
             raise not_found(name)
         raise ApiError(404, "picture_not_found", f"reference {name!r} has no picture of frame {seq}",
                        name=name, seq=seq)
@@ -104,14 +105,14 @@ async def put_reference(name: ReferenceName, request: Request, references: Refer
     if bundle.content.name != name:
         raise ApiError(422, "name_mismatch", f"the bundle holds reference {bundle.content.name!r}, not {name!r}",
                        name=name, bundle_name=bundle.content.name)
-    replaced = references.get(name) is not None
+    replaced = await run_in_threadpool(references.get, name) is not None
     try:
         meta = await run_in_threadpool(references.put, bundle)
     except (OSError, sqlite3.Error) as exc:
         raise ApiError(503, "reference_not_stored", f"the hub could not store the reference: {exc}",
                        name=name) from None
     bus.emit(ReferenceEvent(change="stored", name=name, content_hash=meta["content_hash"],
-                            chosen=references.chosen()))
+                            chosen=await run_in_threadpool(references.chosen)))
     if replaced:
         response.status_code = 200
     return meta

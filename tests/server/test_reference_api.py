@@ -15,6 +15,37 @@ from websockets.sync.client import connect
 from formsync.reference_bundle import DATA_FILE, META_FILE, pack, unpack, write_npz
 from tests.support import RunningHub
 
+
+@pytest.fixture(params=["embedded", "redis"])
+def kind(request) -> str:
+    """Which reference store the hub keeps: its own (SQLite and files) or Redis."""
+    return request.param
+
+
+@pytest.fixture
+def store_settings(request, kind) -> dict:
+    return {"redis_url": request.getfixturevalue("redis_url")} if kind == "redis" else {}
+
+
+@pytest.fixture
+def hub(store_settings):
+    """A real hub with the embedded reference store, then one with Redis's."""
+    with RunningHub(**store_settings) as running:
+        yield running
+
+
+def stored_versions(hub, name: str) -> int:
+    """Versions of ``name`` the hub's storage still holds (folders, or data keys in Redis)."""
+    if hub.settings.redis_url is None:
+        return len(list((hub.settings.reference_root / "stored" / name).iterdir()))
+    import redis
+
+    client = redis.Redis.from_url(hub.settings.redis_url)
+    try:
+        return len(client.keys(f"formsync:reference-data:{name}:*"))
+    finally:
+        client.close()
+
 ZIP = {"Content-Type": "application/zip"}
 
 
@@ -175,13 +206,11 @@ def test_rebuilt_reference_replaces_the_old_one_whole_for_readers_meanwhile(hub,
         stop.set()
         reader.join(10)
     assert not problems and len(reads) >= 6, (problems, len(reads))
-    # Only the current version is left on disk.
-    stored = hub.settings.reference_root / "stored" / "default"
-    assert len([p for p in stored.iterdir()]) == 1
+    assert stored_versions(hub, "default") == 1  # only the current version is left
 
 
-def test_choice_and_references_survive_a_restart_and_each_change_is_an_event(tmp_path, side):
-    hub = RunningHub(db_path=str(tmp_path / "hub.db")).start()
+def test_choice_and_references_survive_a_restart_and_each_change_is_an_event(tmp_path, side, store_settings):
+    hub = RunningHub(db_path=str(tmp_path / "hub.db"), **store_settings).start()
     rebuilt = repacked(side, drop_last_frame=True)
     try:
         with connect(hub.url.replace("http", "ws") + "/api/v1/events?types=reference") as ws, \

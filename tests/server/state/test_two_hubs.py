@@ -64,3 +64,17 @@ def test_a_build_job_sent_to_one_hub_is_taken_and_reported_through_another(two_h
         report = {"worker_id": "w1", "code": "no_rep_found", "message": "no rep"}
         assert to_b.post(f"/api/v1/reference-jobs/{job['job_id']}/failed", json=report).status_code == 200
         assert to_a.get(f"/api/v1/reference-jobs/{job['job_id']}").json()["state"] == "failed"
+
+
+def test_a_reference_stored_through_one_hub_is_chosen_and_served_through_another(two_hubs, reference_bundles):
+    a, b = two_hubs
+    bundle = reference_bundles["default"]
+    zip_body = {"Content-Type": "application/zip"}
+    with httpx.Client(base_url=a.url) as to_a, httpx.Client(base_url=b.url) as to_b:
+        stored = to_a.put("/api/v1/references/default", content=bundle, headers=zip_body).json()
+        assert to_b.put("/api/v1/reference", json={"name": "default"}).status_code == 200
+        assert to_a.get("/api/v1/reference").json() == {"name": "default", "content_hash": stored["content_hash"]}
+        data = to_b.get("/api/v1/references/default/data")
+        assert data.headers["etag"].strip('"') == stored["content_hash"]
+        assert [r["name"] for r in to_b.get("/api/v1/references").json()["references"]] == ["default"]
+        assert to_b.get("/api/v1/references/default/frames/0.jpg").content[:2] == b"\xff\xd8"
