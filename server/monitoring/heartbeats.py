@@ -1,4 +1,8 @@
-"""The latest heartbeat of every process, and which ones are lost."""
+"""The latest heartbeat of every process, and which ones are lost.
+
+``HeartbeatRegistry`` keeps them in this hub's memory; ``server.shared_state.heartbeats``
+shares them between hubs through Redis (a local copy, written through and refreshed by ``sync``).
+"""
 
 from __future__ import annotations
 
@@ -72,3 +76,6 @@ class HeartbeatRegistry:
         """Drop a process (e.g. a camera machine retired on purpose); False when unknown."""
         with self._lock:
             return self._entries.pop(process_id, None) is not None
+
+    async def sync(self, now_ns: int) -> None:
+        """Share with other hubs (the monitor calls it before ``check_lost``); nothing to share here."""

@@ -94,6 +94,7 @@ class HubMonitor:
     async def evaluate(self) -> list[Transition]:
         """One round of lost detection and rule evaluation; returns the transitions."""
         now_ns = time.time_ns()
+        await self.state.heartbeats.sync(now_ns)  # other hubs' heartbeats (shared state only)
         for view in self.state.heartbeats.check_lost(now_ns):
             log.warning("process %s (%s) lost: no heartbeat for %.1f s",
                         view["process_id"], view["role"], view["age_s"])
@@ -163,6 +164,10 @@ async def run_monitor(app: FastAPI) -> AsyncIterator[HubMonitor]:
     """Within the lifespan, after the bus, ingest and store exist: opens the alert log, resumes
     firing alerts and runs the monitor until the lifespan ends."""
     settings = app.state.settings
+    if getattr(app.state, "redis", None) is not None:  # heartbeats shared by every hub
+        from server.shared_state.heartbeats import RedisHeartbeatRegistry
+
+        app.state.heartbeats = RedisHeartbeatRegistry(settings.heartbeat_lost_after, app.state.redis)
     alert_log = await asyncio.to_thread(AlertLog, settings.db_path)
     # Free disk is measured where the database lives: the disk the hub fills.
     disk = os.path.dirname(os.path.abspath(settings.db_path))
