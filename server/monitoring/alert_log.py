@@ -1,5 +1,7 @@
 """The alert log in the hub's embedded SQLite database (table ``alert_log``): every time an alert
-fired or cleared, kept across hub restarts so operators can read what happened and when."""
+fired or cleared, kept across hub restarts so operators can read what happened and when.
+``server.shared_state.alert_log.RedisAlertLog`` is the same log in Redis, shared by every hub
+(``open_alert_log`` picks one)."""
 
 from __future__ import annotations
 
@@ -84,3 +86,14 @@ class AlertLog:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def open_alert_log(db_path: str | Path, redis_url: str | None):
+    """In Redis with ``redis_url`` (``FORMSYNC_HUB_REDIS_URL``), else SQLite at ``db_path``. Blocks:
+    call from a thread."""
+    if redis_url is None:
+        return AlertLog(db_path)
+    from server.shared_state.alert_log import RedisAlertLog
+    from server.shared_state.connection import connect_sync
+
+    return RedisAlertLog(connect_sync(redis_url), owns_client=True)

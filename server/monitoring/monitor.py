@@ -33,7 +33,7 @@ from fastapi import FastAPI
 from formsync.heartbeat import HeartbeatSource, process_id
 from formsync.host import HostCollector
 from formsync.wire.events import AlertEvent, HeartbeatEvent, ProcessLostEvent, ProcessOnlineEvent
-from server.monitoring.alert_log import AlertLog
+from server.monitoring.alert_log import AlertLog, open_alert_log
 from server.monitoring.alert_rules import load_rules
 from server.monitoring.alerts import ActiveAlert, AlertEngine, Transition
 from server.monitoring.collector import HubStateCollector
@@ -168,7 +168,7 @@ async def run_monitor(app: FastAPI) -> AsyncIterator[HubMonitor]:
         from server.shared_state.heartbeats import RedisHeartbeatRegistry
 
         app.state.heartbeats = RedisHeartbeatRegistry(settings.heartbeat_lost_after, app.state.redis)
-    alert_log = await asyncio.to_thread(AlertLog, settings.db_path)
+    alert_log = await asyncio.to_thread(open_alert_log, settings.db_path, settings.redis_url)
     # Free disk is measured where the database lives: the disk the hub fills.
     disk = os.path.dirname(os.path.abspath(settings.db_path))
     own = await asyncio.to_thread(  # psutil baselines are /proc reads

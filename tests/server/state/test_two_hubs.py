@@ -78,3 +78,15 @@ def test_a_reference_stored_through_one_hub_is_chosen_and_served_through_another
         assert data.headers["etag"].strip('"') == stored["content_hash"]
         assert [r["name"] for r in to_b.get("/api/v1/references").json()["references"]] == ["default"]
         assert to_b.get("/api/v1/references/default/frames/0.jpg").content[:2] == b"\xff\xd8"
+
+
+def test_a_hub_restarted_on_redis_lists_the_alert_log_another_hub_wrote(redis_url):
+    from server.monitoring.alert_log import open_alert_log
+    from tests.server.state.test_alert_log import transition
+
+    log = open_alert_log(":memory:", redis_url)
+    log.append([transition("process_lost", "worker:pc", "firing", 1)])
+    log.close()
+    with RunningHub(redis_url=redis_url) as hub:
+        alerts = httpx.get(hub.url + "/api/v1/alerts").json()
+        assert [(e["rule"], e["subject"]) for e in alerts["log"]][-1] == ("process_lost", "worker:pc")
