@@ -123,11 +123,11 @@ class HeartbeatSender:
             error = f"{type(exc).__name__}: {exc}"
             if self.last_error is None:  # once per outage, not every 2 s
                 log.warning("heartbeat to %s failed (%.300s); still trying every %.1f s",
-                            self.hub_url, error, self.interval_s)
+                            hub.base, error, self.interval_s)
             self.last_error = error
             return False
         if self.last_error is not None:
-            log.info("heartbeats to %s flowing again", self.hub_url)
+            log.info("heartbeats to %s flowing again", hub.base)
         self.last_error = None
         self.sent += 1
         return True

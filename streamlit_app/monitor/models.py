@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from formsync.wire.frames import CameraOut
+from formsync.wire.leases import LeaseList
 from formsync.wire.monitoring import AlertsOut, HeartbeatOut
 from streamlit_app.models import HubConnection
 
@@ -16,7 +17,8 @@ class MonitorSnapshot:
     """One round of the monitor poller. ``processes``, ``cameras`` and ``alerts`` are the hub's
     answers from its latest successful round (empty before the first); ``local_host`` and
     ``local_process`` are this dashboard's own machine and Streamlit process (``HostCollector`` /
-    ``ProcessCollector`` dicts), sampled whatever the hub's state."""
+    ``ProcessCollector`` dicts), sampled whatever the hub's state; ``leases``: which worker
+    analyses each camera (the hub's answer, None before the first)."""
 
     taken_ns: int
     connection: HubConnection
@@ -25,3 +27,4 @@ class MonitorSnapshot:
     alerts: AlertsOut | None = None
     local_host: dict[str, Any] | None = None
     local_process: dict[str, Any] | None = None
+    leases: LeaseList | None = None

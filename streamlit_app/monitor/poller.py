@@ -149,7 +149,8 @@ class MonitorPoller:
         old = self.snapshot()
         now = time.time_ns()
         try:
-            beats, cameras, alerts = await asyncio.gather(client.heartbeats(), client.cameras(), client.alerts())
+            beats, cameras, alerts, leases = await asyncio.gather(client.heartbeats(), client.cameras(),
+                                                                  client.alerts(), client.leases())
         except (HubUnreachable, HubRejected) as exc:
             conn = old.connection
             since = conn.since_ns if conn.state is LinkState.UNREACHABLE else now
@@ -158,13 +159,14 @@ class MonitorPoller:
             attempts = conn.attempts + 1 if conn.state is LinkState.UNREACHABLE else 1
             link = HubConnection(self.hub_url, LinkState.UNREACHABLE, since, str(exc), attempts)
             snap = MonitorSnapshot(now, link, old.processes, old.cameras, old.alerts, local_host,
-                                   local_process)
+                                   local_process, old.leases)
             self._record(snap, hub_ok=False)
             return False
         conn = old.connection
         if not conn.connected:
             conn = HubConnection(self.hub_url, LinkState.CONNECTED, now)
-        snap = MonitorSnapshot(now, conn, tuple(beats.processes), tuple(cameras), alerts, local_host, local_process)
+        snap = MonitorSnapshot(now, conn, tuple(beats.processes), tuple(cameras), alerts, local_host, local_process,
+                               leases)
         self._record(snap, hub_ok=True)
         return True
 

@@ -126,7 +126,8 @@ def _camera_state(cam: CameraOut | None, hub_connected: bool) -> str:
 def pipeline_rows(snap: MonitorSnapshot) -> list[dict[str, Any]]:
     """One row per camera, from capture to analysis: the client's capture and sent rates and
     drops, the hub's rate, frame age and state, the workers' analysis rate (summed over
-    workers). Lost processes' figures are left out (they describe the past)."""
+    workers), the hub the camera streams to (its client's last upload) and the worker analysing
+    it (its lease). Lost processes' figures are left out (they describe the past)."""
     hub = {c.camera_id: c for c in snap.cameras}
     clients: dict[str, Any] = {}
     analysis: dict[str, float] = {}
@@ -137,6 +138,7 @@ def pipeline_rows(snap: MonitorSnapshot) -> list[dict[str, Any]]:
             clients[link.camera_id] = link
         for a in p.analysis:
             analysis[a.camera_id] = analysis.get(a.camera_id, 0.0) + a.analysis_fps
+    workers = {lease.camera_id: lease.worker_id for lease in snap.leases.leases} if snap.leases else {}
     rows = []
     for cid in sorted(set(hub) | set(clients) | set(analysis)):
         cam, link = hub.get(cid), clients.get(cid)
@@ -151,8 +153,15 @@ def pipeline_rows(snap: MonitorSnapshot) -> list[dict[str, Any]]:
             "drops": link.dropped_total if link else None,
             "frame age ms": _round(cam.age_ms, 0) if cam else None,
             "clock offset ms": _round(offset, 2),
+            "hub": _short_url(link.hub_url) if link and link.hub_url else None,
+            "worker": workers.get(cid),
         })
     return rows
+
+
+def _short_url(url: str) -> str:
+    """``http://hub-2.local:8000`` -> ``hub-2.local:8000``."""
+    return url.split("://", 1)[-1].rstrip("/")
 
 
 def active_alert_rows(active: Sequence[ActiveAlertOut], tz: tzinfo | None = None) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from formsync.wire.frames import CameraOut
+from formsync.wire.leases import LeaseList
 from formsync.wire.monitoring import ActiveAlertOut, AlertsOut, HeartbeatOut
 from streamlit_app.models import HubConnection, LinkState
 from streamlit_app.monitor.history import History
@@ -67,10 +68,10 @@ def camera(camera_id: str, online: bool = True, fps: float = 30.0) -> CameraOut:
                      age_ms=40.0, width=640, height=360, frames_total=2, gaps=0, clock_offset_ms=-2.0)
 
 
-def snapshot(processes=(), cameras=(), alerts=None, connected=True, local_host=None) -> MonitorSnapshot:
+def snapshot(processes=(), cameras=(), alerts=None, connected=True, local_host=None, leases=None) -> MonitorSnapshot:
     state = LinkState.CONNECTED if connected else LinkState.UNREACHABLE
     return MonitorSnapshot(0, HubConnection("http://hub", state, 0), tuple(processes), tuple(cameras), alerts,
-                           local_host, None)
+                           local_host, None, leases)
 
 
 def test_hosts_take_the_newest_live_heartbeat_and_list_every_role():
@@ -89,7 +90,9 @@ def test_hosts_take_the_newest_live_heartbeat_and_list_every_role():
 def test_pipeline_joins_client_hub_and_worker_figures_per_camera():
     link = {"camera_id": "front", "capture_fps": 30.0, "sent_fps": 28.0, "dropped_total": 5,
             "clock_offset_ms": -3.0, "captured_total": 900, "sent_total": 840, "rejected_total": 0,
-            "failed_total": 0}
+            "failed_total": 0, "hub_url": "http://hub-2.local:8001"}
+    leases = LeaseList(leases=[{"camera_id": "front", "worker_id": "a", "instance": "0123abcd", "expires_in_ms": 900}],
+                       workers=[])
     counts = {"analysed_total": 60, "skipped_total": 0, "rejected_total": 0}
     snap = snapshot([
         heartbeat("client:pc1:front+side", "client", "pc1", cameras=[link, {**link, "camera_id": "side"}]),
@@ -97,11 +100,13 @@ def test_pipeline_joins_client_hub_and_worker_figures_per_camera():
         heartbeat("worker:pc3:b", "worker", "pc3", analysis=[{"camera_id": "front", "analysis_fps": 4.0, **counts}]),
         heartbeat("worker:pc4:c", "worker", "pc4", lost=True,
                   analysis=[{"camera_id": "front", "analysis_fps": 9.0, **counts}]),
-    ], cameras=[camera("front"), camera("back", online=False)])
+    ], cameras=[camera("front"), camera("back", online=False)], leases=leases)
     rows = {r["camera"]: r for r in pipeline_rows(snap)}
     assert rows["front"] == {"camera": "front", "state": "online", "capture fps": 30.0, "sent fps": 28.0,
                              "hub fps": 30.0, "analysis fps": 10.0, "drops": 5, "frame age ms": 40.0,
-                             "clock offset ms": -2.0}  # the lost worker's 9 fps is the past
+                             "clock offset ms": -2.0, "hub": "hub-2.local:8001",
+                             "worker": "a"}  # the lost worker's 9 fps is the past
+    assert rows["side"]["hub"] == "hub-2.local:8001" and rows["side"]["worker"] is None
     assert rows["back"]["state"] == "stale" and rows["back"]["capture fps"] is None
     assert rows["side"]["state"] == "no frames" and rows["side"]["clock offset ms"] == -3.0
     offline = snapshot(cameras=[camera("front")], connected=False)
