@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 SOURCES  ?=
 HUB_PORT ?= 8000
 UI_PORT  ?= 8501
+# `make demo REDIS=1`: two hubs sharing a local redis-server, and two workers.
+REDIS    ?=
 PYTEST_ARGS ?=
 # torch is installed first, as a CPU build, or sentence-transformers pulls gigabytes of CUDA wheels.
 # Where the configured index has no CPU wheel: TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu".
@@ -26,7 +28,7 @@ $(STAMP): pyproject.toml requirements.txt constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	SOURCES="$(SOURCES)" HUB_PORT=$(HUB_PORT) UI_PORT=$(UI_PORT) $(BIN)/python scripts/demo.py
+	SOURCES="$(SOURCES)" HUB_PORT=$(HUB_PORT) UI_PORT=$(UI_PORT) REDIS=$(REDIS) $(BIN)/python scripts/demo.py
 
 test: $(STAMP)
 	$(BIN)/ruff check .

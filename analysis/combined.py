@@ -84,6 +84,12 @@ class CombinedAnalyzer:
         if self.gaze is not None:
             self.gaze.start_new_set()
 
+    def warm_up(self) -> None:
+        """The pose model's ``warm_up``; the face mesh's too (a blank frame: no face tracked)."""
+        self.pose.warm_up()
+        if self.gaze is not None:
+            self.gaze.estimator.estimate(np.zeros((256, 256, 3), np.uint8))
+
     def close(self) -> None:
         try:
             self.pose.close()

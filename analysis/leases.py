@@ -3,9 +3,12 @@ the camera's lease, asked for through its hub, so several workers share the came
 analysed by exactly one of them.
 
 - A frame of a camera the worker does not hold makes it ask for the lease, at most once per
-  camera until the holder's lease would expire (``expires_in_ms``) or, when the hub gave it to a
-  less loaded worker or this one is full, after ``RETRY_S``. A dead holder's camera is therefore
-  taken over within about one lease lifetime of its last renewal.
+  camera until the holder's lease would expire (``expires_in_ms``) or a third of a lifetime has passed,
+  or, when the hub gave it to a less loaded worker or this one is full, after ``RETRY_S``. A dead
+  holder's camera is therefore taken over within about one lease lifetime of its last renewal.
+- A holder whose lease has less than half its lifetime left has missed a renewal (it renews every
+  quarter): ``on_overdue`` lets the worker load the camera's models meanwhile, so that its first
+  analysis after the takeover does not wait for them.
 - Every held lease is renewed each quarter lifetime in one request, which also tells the hub the
   worker is alive and how many cameras it takes (balancing). A renewal that says a lease is
   lost, or no successful renewal for a whole lifetime (the hub unreachable: another worker may
@@ -36,17 +39,19 @@ class CameraLeases:
         max_cameras: most cameras this worker takes (1-1024).
         ttl_ms: lease lifetime, ms (200-60000).
         on_granted, on_lost: called on the event loop with a camera id as a lease is won or lost.
+        on_overdue: likewise when the camera's holder is overdue with its renewal.
 
     Loop-owned: call everything on the worker's event loop."""
 
     def __init__(self, worker_id: str, max_cameras: int = 8, ttl_ms: int = LEASE_TTL_MS,
                  on_granted: Callable[[str], None] = lambda cam: None,
-                 on_lost: Callable[[str], None] = lambda cam: None, clock=time.monotonic) -> None:
+                 on_lost: Callable[[str], None] = lambda cam: None,
+                 on_overdue: Callable[[str], None] = lambda cam: None, clock=time.monotonic) -> None:
         self.worker_id = worker_id
         self.instance = secrets.token_hex(8)
         self.max_cameras = max_cameras
         self.ttl_ms = ttl_ms
-        self.on_granted, self.on_lost = on_granted, on_lost
+        self.on_granted, self.on_lost, self.on_overdue = on_granted, on_lost, on_overdue
         self.held: set[str] = set()
         self.takeovers = 0
         self._clock = clock
@@ -72,8 +77,12 @@ class CameraLeases:
         finally:
             self._asking.discard(camera_id)
         if not out.granted:
-            wait = out.expires_in_ms / 1e3 if out.reason == "held" else RETRY_S
+            # Asked every third of a lifetime, a dead holder's lease is seen with at most half of
+            # it left at least once before it expires (a live holder's never: it renews every quarter).
+            wait = min(out.expires_in_ms, self.ttl_ms / 3) / 1e3 if out.reason == "held" else RETRY_S
             self._next_try[camera_id] = self._clock() + max(wait, 0.02)
+            if out.reason == "held" and out.expires_in_ms <= self.ttl_ms / 2:
+                self.on_overdue(camera_id)
             return False
         if camera_id not in self.held:
             self.held.add(camera_id)

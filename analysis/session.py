@@ -297,6 +297,12 @@ class PoseAnalyzer:
 
         self.references = None if reference is None else ReferenceSet.of(reference)
 
+    def warm_up(self) -> None:
+        """Load the pose model and run it once on a blank frame (MediaPipe initialises its
+        inference on the first frame), so the camera's first real frame does not pay for it. No
+        person is found in it, so the tracker starts afresh either way."""
+        self.estimator.estimate(np.zeros((256, 256, 3), np.uint8))
+
     def close(self) -> None:
         """Release the pose graph (only if this analyzer created or was given one)."""
         if self._estimator is not None and hasattr(self._estimator, "close"):

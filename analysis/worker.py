@@ -67,6 +67,8 @@ class FrameAnalyzer(Protocol):
 
     def close(self) -> None: ...
 
+    # Optional: ``warm_up()`` loads the analyser's models now (before its first frame).
+
 
 class SetAnalyzer(FrameAnalyzer, Protocol):
     """A ``FrameAnalyzer`` that also keeps sets (``session.PoseAnalyzer``); the worker then reports
@@ -120,6 +122,7 @@ class CameraTrack:
     rejected: int = 0
     sets: SetTracker | None = None
     last_capture_ns: int = 0
+    warming: bool = False  # models being loaded ahead of a takeover
 
 
 class AnalysisWorker:
@@ -180,7 +183,7 @@ class AnalysisWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.stuck_threads: list[str] = []
         self.leases = CameraLeases(worker_id, max_cameras, lease_ttl_ms, on_granted=self._on_granted,
-                                   on_lost=self._on_lost)
+                                   on_lost=self._on_lost, on_overdue=self._on_overdue)
 
     async def run(self, stop: asyncio.Event, drain_timeout_s: float = 2.0,
                   end_timeout_s: float = 1.5) -> None:
@@ -428,6 +431,22 @@ class AnalysisWorker:
         if track is not None:
             track.executor.submit(self._drop_set_on_thread, track)
 
+    def _on_overdue(self, cam: str) -> None:
+        """The camera's worker missed a renewal (it may have died): load its models now, on its
+        thread, so a takeover's first analysis does not wait for them."""
+        track = self._track(cam)
+        if track.analyzer is None and not track.warming:
+            track.warming = True
+            track.executor.submit(self._warm_on_thread, track)
+
+    def _warm_on_thread(self, track: CameraTrack) -> None:
+        try:
+            self._ensure_analyzer(track)
+            if hasattr(track.analyzer, "warm_up"):
+                track.analyzer.warm_up()
+        except Exception:  # a future nobody awaits would swallow it; the first frame tries again
+            log.exception("[%s] loading the analysis models failed", track.camera_id)
+
     async def _end_stale(self, track: CameraTrack, hub: HubClient) -> None:
         await self._end_set(track, "camera_stale")
         await self.leases.release(hub, track.camera_id)
@@ -516,11 +535,7 @@ class AnalysisWorker:
                            source_frame: int | None = None) -> tuple[dict, float]:
         """On the camera's thread: (result fields, processing ms); set bodies are handed over."""
         started = time.perf_counter()
-        if track.analyzer is None:
-            track.analyzer = self.make_analyzer(track.camera_id)
-            self._apply_reference(track)
-            if hasattr(track.analyzer, "start_new_set"):
-                track.sets = SetTracker(track.camera_id, self.rest_s)
+        self._ensure_analyzer(track)
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
             raise ValueError(f"frame {seq} does not decode")
@@ -539,6 +554,14 @@ class AnalysisWorker:
                 bodies += self._close_set(track, "rest")
         self._hand_over(track.camera_id, bodies)
         return to_wire(result, track.rep_scores), (time.perf_counter() - started) * 1e3
+
+    def _ensure_analyzer(self, track: CameraTrack) -> None:
+        """On the camera's thread: its analyser (and set tracker), built on first use."""
+        if track.analyzer is None:
+            track.analyzer = self.make_analyzer(track.camera_id)
+            self._apply_reference(track)
+            if hasattr(track.analyzer, "start_new_set"):
+                track.sets = SetTracker(track.camera_id, self.rest_s)
 
     def _set_body(self, track: CameraTrack, status: str, reason: str | None) -> SetIn | None:
         """The camera's set as ``SetIn``; None (logged) when the analysis gave a value the contract

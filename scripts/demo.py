@@ -1,6 +1,11 @@
 """``make demo``: start the hub, camera clients replaying real clips, the analysis worker and the
 dashboard.
 
+``make demo REDIS=1``: the hubs' shared state in a local ``redis-server`` (started here, stopped
+last), two hub processes (``HUB_PORT`` and the next port) and two workers, one following each hub;
+the cameras stream to the first hub and move to the second if it goes (``--hub`` twice). The
+Monitor page shows which hub and which worker serve each camera.
+
 Ctrl-C (or any child dying) stops everything it started within 5 s: the dashboard, the cameras
 and the worker first (so the worker's last sets still reach the hub), then the hub; a process that
 has not exited by then is killed, and so is everything at a second Ctrl-C. The children run in
@@ -92,8 +97,8 @@ def wait_all(procs: list[subprocess.Popen], timeout_s: float, force: threading.E
 def stop_children(children: list[tuple[str, subprocess.Popen]], force: threading.Event) -> list[str]:
     """Stop the children within ``STOP_BUDGET_S``: consumers, then the hub. Returns those killed."""
     started = time.monotonic()
-    hub = [p for n, p in children if n == "hub"]
-    consumers = [p for n, p in children if n != "hub"]
+    hub = [p for n, p in children if n.startswith("hub")]
+    consumers = [p for n, p in children if not n.startswith("hub")]
     for group, budget in ((consumers, CONSUMERS_STOP_S), (hub, STOP_BUDGET_S)):
         for proc in group:
             if proc.poll() is None:
@@ -113,6 +118,8 @@ def main() -> int:
     p.add_argument("--sources", default=os.environ.get("SOURCES") or "", help="camera sources, see README")
     p.add_argument("--hub-port", type=int, default=int(os.environ.get("HUB_PORT", 8000)))
     p.add_argument("--ui-port", type=int, default=int(os.environ.get("UI_PORT", 8501)))
+    p.add_argument("--redis", action="store_true", default=os.environ.get("REDIS", "") not in ("", "0"),
+                   help="two hubs sharing a local redis-server, and two workers (REDIS=1)")
     args = p.parse_args()
 
     sources = args.sources
@@ -121,14 +128,27 @@ def main() -> int:
             print(NO_DATA_HINT.format(dir=DATA_DIR / "squat"))
             return 2
         sources = DEFAULT_SOURCES
-    busy = [f"{name} port {port}" for name, port in (("HUB_PORT", args.hub_port), ("UI_PORT", args.ui_port))
-            if not port_free(port)]
+    ports = [("HUB_PORT", args.hub_port), ("UI_PORT", args.ui_port)]
+    if args.redis:
+        ports.insert(1, ("HUB_PORT + 1", args.hub_port + 1))
+    busy = [f"{name} port {port}" for name, port in ports if not port_free(port)]
     if busy:
         print(f"demo: {' and '.join(busy)} already in use (another demo running?); "
               "pick others, e.g. `make demo HUB_PORT=8010 UI_PORT=8511`")
         return 1
     hub_url = f"http://127.0.0.1:{args.hub_port}"
+    hub_urls = [hub_url, f"http://127.0.0.1:{args.hub_port + 1}"] if args.redis else [hub_url]
     env = {**os.environ, "FORMSYNC_HUB_URL": hub_url, "PYTHONUNBUFFERED": "1"}
+    redis = None
+    if args.redis:
+        from server.shared_state.local import LocalRedis, RedisNotInstalled
+
+        try:
+            redis = LocalRedis().start()
+        except (RedisNotInstalled, RuntimeError) as exc:
+            print(f"demo: {exc}")
+            return 1
+        env["FORMSYNC_HUB_REDIS_URL"] = redis.url
     py = sys.executable
     children: list[tuple[str, subprocess.Popen]] = []
 
@@ -148,18 +168,26 @@ def main() -> int:
         signal.signal(s, on_signal)
     code = 0
     try:
-        hub = start("hub", [py, "fastapi_server.py", "--host", "127.0.0.1", "--port", str(args.hub_port),
-                            "--log-level", "warning"])
-        if not wait_http(f"{hub_url}/healthz", 20, hub):
-            print(f"demo: the hub did not come up on {hub_url} (is the port taken? try HUB_PORT=8010)")
-            return 1
-        start("worker", [py, "-m", "analysis.worker", "--hub", hub_url, "--status-interval", "30"])
-        start("cameras", [py, "webcam_client.py", "--hub", hub_url, *camera_args(sources)])
+        for i, url in enumerate(hub_urls):
+            hub = start("hub" if i == 0 else f"hub-{i + 1}", [
+                py, "fastapi_server.py", "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1],
+                "--log-level", "warning"])
+            if not wait_http(f"{url}/healthz", 20, hub):
+                print(f"demo: the hub did not come up on {url} (is the port taken? try HUB_PORT=8010)")
+                return 1
+        for i, url in enumerate(hub_urls):
+            worker_id = ["--worker-id", f"worker-{i + 1}"] if args.redis else []
+            start("worker" if i == 0 else f"worker-{i + 1}",
+                  [py, "-m", "analysis.worker", "--hub", url, *worker_id, "--status-interval", "30"])
+        start("cameras", [py, "webcam_client.py", *[a for url in hub_urls for a in ("--hub", url)],
+                          *camera_args(sources)])
         start("dashboard", [py, "-m", "streamlit_app.serve",
                             "--server.address", "127.0.0.1", "--server.port", str(args.ui_port),
                             "--server.headless", "true", "--browser.gatherUsageStats", "false"])
+        shared = f"\n  redis      {redis.url} (hubs {' and '.join(hub_urls)}, workers worker-1 and worker-2)" \
+            if redis else ""
         print(f"\nFormSync demo\n  dashboard  http://127.0.0.1:{args.ui_port}\n  hub        {hub_url}  "
-              f"(API docs {hub_url}/docs)\n  cameras    {sources}\nCtrl-C stops everything.\n", flush=True)
+              f"(API docs {hub_url}/docs){shared}\n  cameras    {sources}\nCtrl-C stops everything.\n", flush=True)
         while not stop.wait(0.5):
             dead = [(n, p.returncode) for n, p in children if p.poll() is not None]
             if dead:
@@ -175,6 +203,8 @@ def main() -> int:
                   flush=True)
         elif children:
             print(f"demo: stopped ({', '.join(n for n, _ in children)}) in {took:.1f} s", flush=True)
+        if redis is not None:  # last: the hubs' final writes go to it
+            redis.stop()
     return code
 
 

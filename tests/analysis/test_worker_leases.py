@@ -21,6 +21,20 @@ from tests.conftest import synthetic_jpeg
 from tests.support import RunningHub, wait_until
 
 CAMERAS = ("c1", "c2", "c3", "c4")
+
+
+class WarmedRep(RepEveryFrame):
+    """Records whether its models were loaded (``warm_up``) before its first frame."""
+
+    warmed: list[str] = []
+
+    def __init__(self, camera_id: str) -> None:
+        super().__init__()
+        self.camera_id = camera_id
+
+    def warm_up(self) -> None:
+        if not self.reps:
+            WarmedRep.warmed.append(self.camera_id)
 TTL_MS = 1000
 
 
@@ -56,7 +70,7 @@ def test_cameras_are_shared_taken_over_from_a_killed_worker_and_released_on_stop
     hub = RunningHub(stale_after_s=30).start()
     dead = subprocess.Popen([sys.executable, "-m", "tests.analysis.lease_worker", hub.url, "w-dead", str(TTL_MS),
                              "4", str(tmp_path / "spool-dead")], cwd=os.getcwd())
-    survivor = AnalysisWorker(hub.url, lambda cam: RepEveryFrame(), worker_id="w-live",
+    survivor = AnalysisWorker(hub.url, WarmedRep, worker_id="w-live",
                               spool_dir=tmp_path / "spool-live", max_cameras=4, lease_ttl_ms=TTL_MS)
     stop_worker, stop_feed = threading.Event(), threading.Event()
     thread = run_worker(survivor, stop_worker)
@@ -80,6 +94,8 @@ def test_cameras_are_shared_taken_over_from_a_killed_worker_and_released_on_stop
             assert wait_until(lambda: set(holders(http).values()) == {"w-live"} and len(holders(http)) == 4, 5)
             assert wait_until(lambda: all(analysed_by(http, cam) == "w-live" for cam in theirs), 5)
             assert survivor.leases.takeovers == 2
+            # Its holder overdue, the survivor loaded the cameras' models before taking them over.
+            assert sorted(WarmedRep.warmed) == theirs
             lost = {s["camera_id"]: s for s in http.get("/api/v1/sets").json()["sets"]
                     if s["end_reason"] == "worker_lost"}
             assert sorted(lost) == theirs
