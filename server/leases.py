@@ -8,7 +8,9 @@ implementations with the same behaviour: ``EmbeddedLeaseStore`` (one hub, in mem
 Balancing: a free camera is granted to the asking worker unless it already holds ``max_cameras``
 (``worker_full``) or some other live worker with spare capacity holds fewer cameras
 (``balanced``: that worker takes it when it asks, within one frame). A worker is live while it
-renews within its lease lifetime.
+renews within its lease lifetime. A camera refused as ``balanced`` for ``BALANCE_GRACE_MS`` goes
+to whoever asks next with room: the less loaded worker may not see the camera at all (it follows
+a hub the camera's frames do not reach).
 
 Takeover: the store remembers each camera's last holder until it releases the lease, so a grant
 to anyone else tells who lost it without releasing it (``taken_over_from``: that worker died or
@@ -21,6 +23,10 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Protocol
+
+BALANCE_GRACE_MS = 1000
+"""How long a free camera waits for a less loaded worker to ask for it, ms: many frames (each
+worker asks at the camera's next frame), yet short beside the 3 s takeover target."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ class EmbeddedLeaseStore:
         self._leases: dict[str, _Entry] = {}
         self._last: dict[str, str] = {}  # camera -> last holder, until it releases the lease
         self._workers: dict[str, tuple[int, float]] = {}  # holder -> (max_cameras, expires)
+        self._wanted: dict[str, float] = {}  # camera -> first "balanced" refusal, while free
 
     def _live(self, now: float) -> None:
         self._leases = {c: e for c, e in self._leases.items() if e.expires > now}
@@ -111,7 +118,13 @@ class EmbeddedLeaseStore:
             for other, (their_max, _) in self._workers.items():
                 theirs = self._load(other)
                 if other != me and theirs < mine and theirs < their_max:
-                    return Grant(False, "balanced", split_holder(other)[0])
+                    since = self._wanted.get(camera_id)
+                    if since is None or (now - since) * 1e3 > 3 * BALANCE_GRACE_MS:  # back later: wait again
+                        since = self._wanted[camera_id] = now
+                    if (now - since) * 1e3 < BALANCE_GRACE_MS:
+                        return Grant(False, "balanced", split_holder(other)[0])
+                    break
+            self._wanted.pop(camera_id, None)
             self._leases[camera_id] = _Entry(me, expires)
             previous = self._last.get(camera_id)
             self._last[camera_id] = me

@@ -7,7 +7,9 @@ Each operation is one Lua script, so a grant, a renewal or a release is atomic a
 - ``{p}lease-last``: hash camera -> last holder, deleted by the holder's release (takeover);
 - ``{p}worker:{holder}``: the worker's ``max_cameras``, ``PX ttl`` (liveness);
   ``{p}worker-cams:{holder}``: the cameras it was granted (pruned of those it no longer holds);
-- ``{p}workers``: the set of holders seen (pruned of those no longer live).
+- ``{p}workers``: the set of holders seen (pruned of those no longer live);
+- ``{p}lease-wanted:{camera}``: when (Redis ``TIME``, ms) a free camera was first refused as
+  ``balanced`` (``server.leases.BALANCE_GRACE_MS``).
 
 Leases live as long as their lifetime and are never persisted on purpose: after a Redis restart
 every worker's renewal finds its leases lost and asks again, which is what a fresh start needs.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from server.leases import Grant, _lease, _load, holder_of, split_holder
+from server.leases import BALANCE_GRACE_MS, Grant, _lease, _load, holder_of, split_holder
 
 PREFIX = "formsync:"
 
@@ -38,7 +40,7 @@ end
 """
 
 _ACQUIRE = _COMMON + """
-local cam, me, ttl, maxc = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local cam, me, ttl, maxc, grace = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local key = p .. 'lease:' .. cam
 local holder = redis.call('GET', key)
 if holder and holder ~= me then return {'held', holder, redis.call('PTTL', key)} end
@@ -57,10 +59,18 @@ for _, other in ipairs(redis.call('SMEMBERS', p .. 'workers')) do
       redis.call('DEL', p .. 'worker-cams:' .. other)
     else
       local theirs = load(other)
-      if theirs < mine and theirs < tonumber(theirs_max) then return {'balanced', other} end
+      if theirs < mine and theirs < tonumber(theirs_max) then
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local wanted = p .. 'lease-wanted:' .. cam
+        redis.call('SET', wanted, now, 'NX', 'PX', 3 * grace)  -- a camera back later waits again
+        if now - tonumber(redis.call('GET', wanted)) < grace then return {'balanced', other} end
+        break
+      end
     end
   end
 end
+redis.call('DEL', p .. 'lease-wanted:' .. cam)
 redis.call('SET', key, me, 'PX', ttl)
 redis.call('SADD', p .. 'worker-cams:' .. me, cam)
 local previous = redis.call('HGET', p .. 'lease-last', cam)
@@ -134,7 +144,7 @@ class RedisLeaseStore:
 
     async def acquire(self, camera_id, worker_id, instance, ttl_ms, max_cameras) -> Grant:
         reply = await self._acquire(args=[self._prefix, camera_id, holder_of(worker_id, instance), ttl_ms,
-                                          max_cameras])
+                                          max_cameras, BALANCE_GRACE_MS])
         outcome = _s(reply[0])
         if outcome == "held":
             return Grant(False, "held", split_holder(_s(reply[1]))[0], max(0, int(reply[2])))

@@ -121,6 +121,24 @@ def test_free_cameras_go_to_the_least_loaded_worker_within_capacity(open_store):
     run(open_store, scenario)
 
 
+def test_a_camera_no_less_loaded_worker_asks_for_goes_to_one_that_does(open_store):
+    from server.leases import BALANCE_GRACE_MS
+
+    async def scenario(store):
+        await store.renew(*B, [], 5000, 4)  # alive, but never asks (it does not see the camera)
+        assert (await store.acquire("cam1", *A, 5000, 4)).granted
+        started = time.monotonic()
+        assert (await store.acquire("cam2", *A, 5000, 4)).reason == "balanced"
+        while not (grant := await store.acquire("cam2", *A, 5000, 4)).granted:
+            assert grant.reason == "balanced" and time.monotonic() - started < 3
+            await asyncio.sleep(0.05)
+        assert time.monotonic() - started >= BALANCE_GRACE_MS / 1e3 * 0.9
+        # The wait is per camera and starts again for the next one.
+        assert (await store.acquire("cam3", *A, 5000, 4)).reason == "balanced"
+
+    run(open_store, scenario)
+
+
 def test_a_worker_no_longer_renewing_is_not_in_the_balance(open_store):
     async def scenario(store):
         await store.renew(*B, [], 300, 4)
