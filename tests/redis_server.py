@@ -88,3 +88,14 @@ class RedisServer:
     def __exit__(self, *exc) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+STORES = ["embedded", "redis"]
+"""The two implementations of the hub's stores; a module's ``hub`` fixture parametrized over them
+runs its tests against both (``store_settings``)."""
+
+
+def store_settings(request) -> dict:
+    """Hub settings for ``request.param`` in ``STORES``: none (embedded), or the session's Redis,
+    flushed (skips where redis-server is not installed)."""
+    return {"redis_url": request.getfixturevalue("redis_url")} if request.param == "redis" else {}

@@ -5,9 +5,18 @@ from __future__ import annotations
 import threading
 
 import httpx
+import pytest
 
 from tests.monitoring.conftest import EventStream, camera_link, heartbeat_body
+from tests.redis_server import STORES, store_settings
 from tests.support import RunningHub, wait_until
+
+
+@pytest.fixture(params=STORES)
+def hub(request):
+    """A real hub with embedded stores, then one with its state in Redis."""
+    with RunningHub(**store_settings(request)) as running:
+        yield running
 
 
 def processes(hub_url: str) -> dict[str, dict]:

@@ -5,6 +5,16 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from tests.redis_server import STORES, store_settings
+from tests.support import RunningHub
+
+
+@pytest.fixture(params=STORES)
+def hub(request):
+    """A real hub with embedded stores, then one with its state in Redis."""
+    with RunningHub(**store_settings(request)) as running:
+        yield running
+
 
 def result(seq, t_ns, **over):
     body = {"seq": seq, "capture_time_ns": t_ns, "processing_ms": 12.5, "pose_found": True,

@@ -7,7 +7,15 @@ import httpx
 import pytest
 
 from server.set_store import EmbeddedSetStore
+from tests.redis_server import STORES, store_settings
 from tests.support import RunningHub
+
+
+@pytest.fixture(params=STORES)
+def hub(request):
+    """A real hub with embedded stores, then one with its state in Redis."""
+    with RunningHub(**store_settings(request)) as running:
+        yield running
 
 
 def a_set(status="closed", reps=2, ended=2_000_000_000, **over):
@@ -24,8 +32,10 @@ def a_set(status="closed", reps=2, ended=2_000_000_000, **over):
     return body
 
 
-def test_open_set_is_live_closed_set_is_listed_and_survives_restart(tmp_path):
-    hub = RunningHub(db_path=str(tmp_path / "hub.db")).start()
+@pytest.mark.parametrize("kind", STORES)
+def test_open_set_is_live_closed_set_is_listed_and_survives_restart(tmp_path, request, kind):
+    shared = {"redis_url": request.getfixturevalue("redis_url")} if kind == "redis" else {}
+    hub = RunningHub(db_path=str(tmp_path / "hub.db"), **shared).start()
     try:
         with httpx.Client(base_url=hub.url) as http:
             body = a_set(status="open", reps=1)
