@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from formsync.wire.events import AnalysisStaleEvent
 from server.events import EventBus
 from server.results import LatestResults, StoredResult
+from server.shared_state.connection import REDIS_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ class AnalysisStaleness:
         while True:
             try:
                 await self.check()
+            except REDIS_DOWN as exc:  # results in Redis unreachable: the next check tries again
+                log.warning("analysis staleness not checked, Redis unavailable: %s", exc)
             except Exception:  # a bug here must not stop the watcher for good
                 log.exception("analysis staleness check failed")
             await asyncio.sleep(interval_s)

@@ -40,6 +40,7 @@ from server.monitoring.collector import HubStateCollector
 from server.monitoring.heartbeats import HeartbeatRegistry
 from server.monitoring.http_metrics import ErrorRateWindow, HttpMetricsMiddleware, HttpStats
 from server.monitoring.samples import build_samples
+from server.shared_state.connection import REDIS_DOWN
 
 log = logging.getLogger("formsync.hub.monitor")
 
@@ -75,13 +76,20 @@ class HubMonitor:
         return self._active
 
     async def restore(self) -> None:
-        """Resume the alerts the log says were firing when the previous hub stopped."""
-        firing = await asyncio.to_thread(self.alert_log.firing)
+        """Resume the alerts the log says were firing when the previous hub stopped. A log that
+        cannot be read (Redis unreachable at start) resumes nothing: the hub starts anyway and its
+        rules fire again what still holds."""
+        try:
+            firing = await asyncio.to_thread(self.alert_log.firing)
+        except REDIS_DOWN as exc:
+            log.warning("alert log unreadable, alerts firing before the restart not resumed: %s", exc)
+            return
         gone = self.engine.restore(
             [(r["rule"], r["subject"], r["level"], r["since_ns"], r["value"]) for r in firing],
             time.time_ns())
         if gone:
-            await asyncio.to_thread(self.alert_log.append, gone)
+            self._unsaved += gone
+            await self._save()
         self._active = tuple(self.engine.active())
         if firing:
             log.info("resumed %d alert(s) firing before the restart", len(firing) - len(gone))
@@ -134,6 +142,8 @@ class HubMonitor:
                     next_beat = started + self.own.interval_s
                     await self.beat()
                 await self.evaluate()
+            except REDIS_DOWN as exc:  # shared state unreachable: the next round tries again
+                log.warning("monitor round skipped, Redis unavailable: %s", exc)
             except Exception:  # a bug here must not stop monitoring for good
                 log.exception("monitor round failed")
             await asyncio.sleep(max(0.0, started + self.interval_s - loop.time()))

@@ -90,3 +90,16 @@ def test_a_hub_restarted_on_redis_lists_the_alert_log_another_hub_wrote(redis_ur
     with RunningHub(redis_url=redis_url) as hub:
         alerts = httpx.get(hub.url + "/api/v1/alerts").json()
         assert [(e["rule"], e["subject"]) for e in alerts["log"]][-1] == ("process_lost", "worker:pc")
+
+
+def test_a_hub_started_while_redis_is_down_answers_503_then_serves_once_it_is_up(tmp_path):
+    from tests.redis_server import RedisServer
+
+    redis = RedisServer()  # its port, not listening yet
+    with RunningHub(redis_url=redis.url) as hub, httpx.Client(base_url=hub.url, timeout=10) as http:
+        down = http.get("/api/v1/sets")
+        assert down.status_code == 503 and down.json()["error"]["code"] == "redis_unavailable"
+        with redis.start():
+            for path in ("/api/v1/sets", "/api/v1/references", "/api/v1/alerts", "/api/v1/reference-jobs"):
+                assert http.get(path).status_code == 200, path
+            assert http.put("/api/v1/cameras/side/set", json=a_set()).json()["persisted"] is True
