@@ -56,7 +56,8 @@ class AlertLog:
         self._lock = threading.Lock()
 
     def append(self, transitions: Iterable[Transition]) -> int:
-        """Record transitions in one transaction; returns how many."""
+        """Record transitions in one transaction; returns how many were recorded (all here; the
+        Redis log skips those another hub recorded already)."""
         rows = [(t.time_ns, t.since_ns, t.rule, t.subject, t.level, t.state, t.value, t.threshold, t.message)
                 for t in transitions]
         if not rows:

@@ -9,7 +9,10 @@ Keys (``{p}`` = ``formsync:``):
 - ``{p}alert-latest``: hash ``rule NUL subject`` -> that alert's newest entry (``firing``).
 
 An append reserves its ids, then one Lua script adds the entries, trims the log and keeps each
-alert's newest entry (by id, so of two hubs writing at once the later id wins). The log is history
+alert's newest entry. Every hub evaluates the rules on what it sees, so an alert on a shared subject
+(a lost process, a stale camera) fires on each hub: an entry whose alert's newest entry already
+has its state (another hub logged that firing or clearing) is skipped, so the log has one entry
+per change, and ids may skip. The log is history
 to keep: run Redis with ``appendonly yes``. Methods block on Redis: call them from a thread.
 """
 
@@ -28,14 +31,19 @@ KEEP = 10_000
 
 _APPEND = """
 local log, latest, keep = KEYS[1], KEYS[2], tonumber(ARGV[1])
-for i = 2, #ARGV, 3 do
-  local id, alert, entry = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2]
-  redis.call('ZADD', log, id, entry)
+local added = 0
+for i = 2, #ARGV, 4 do
+  local id, alert, state, entry = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local cur = redis.call('HGET', latest, alert)
-  if not cur or cjson.decode(cur).id < id then redis.call('HSET', latest, alert, entry) end
+  local known = cur and cjson.decode(cur)
+  if not known or (known.id < id and known.state ~= state) then
+    redis.call('ZADD', log, id, entry)
+    redis.call('HSET', latest, alert, entry)
+    added = added + 1
+  end
 end
 redis.call('ZREMRANGEBYRANK', log, 0, -(keep + 1))
-return 1
+return added
 """
 
 
@@ -62,9 +70,8 @@ class RedisAlertLog:
             entry = {"id": id_, "rule": t.rule, "subject": t.subject, "level": t.level, "state": t.state,
                      "value": t.value, "threshold": t.threshold, "time_ns": t.time_ns, "since_ns": t.since_ns,
                      "message": t.message}
-            args += [id_, f"{t.rule}\0{t.subject}", orjson.dumps(entry)]
-        self._append(keys=[self._log, self._latest], args=args)
-        return len(items)
+            args += [id_, f"{t.rule}\0{t.subject}", t.state, orjson.dumps(entry)]
+        return int(self._append(keys=[self._log, self._latest], args=args))
 
     def recent(self, limit: int = 100) -> list[dict]:
         return [orjson.loads(raw) for raw in self._redis.zrevrange(self._log, 0, limit - 1)]

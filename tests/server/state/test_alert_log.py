@@ -67,3 +67,16 @@ def test_hubs_writing_at_once_share_one_log_with_unique_ids(redis_url, tmp_path)
     finally:
         for h in hubs:
             h.close()
+
+
+def test_an_alert_every_hub_fires_on_a_shared_subject_is_logged_once_per_change(redis_url, tmp_path):
+    hub_a, hub_b = (open_alert_log(tmp_path / "hub.db", redis_url) for _ in range(2))
+    try:
+        assert hub_a.append([transition("process_lost", "worker:pc", "firing", 1)]) == 1
+        assert hub_b.append([transition("process_lost", "worker:pc", "firing", 2)]) == 0  # the same change
+        assert hub_b.append([transition("process_lost", "worker:pc", "cleared", 3, since=2)]) == 1
+        assert hub_a.append([transition("process_lost", "worker:pc", "cleared", 4, since=1)]) == 0
+        assert [e["state"] for e in hub_a.recent()] == ["cleared", "firing"] and hub_b.firing() == []
+    finally:
+        hub_a.close()
+        hub_b.close()
