@@ -68,6 +68,15 @@ class AlertLog:
                 " message) VALUES (?,?,?,?,?,?,?,?,?)", rows)
         return len(rows)
 
+    shared = False
+    """This hub's own log: every transition it records is its own to announce."""
+
+    def record(self, transitions: Iterable[Transition]) -> list[Transition]:
+        """``append``, returning the transitions recorded (all of them here)."""
+        items = list(transitions)
+        self.append(items)
+        return items
+
     def recent(self, limit: int = 100) -> list[dict]:
         """The newest ``limit`` entries, newest first, as ``AlertEventOut`` dicts."""
         with self._lock:

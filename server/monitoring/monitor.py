@@ -117,20 +117,30 @@ class HubMonitor:
         self.evaluations += 1
         for t in transitions:
             (log.warning if t.state == "firing" else log.info)("alert %s %s: %s", t.rule, t.state, t.message)
-            self.state.bus.emit(AlertEvent(state=t.state, rule=t.rule, subject=t.subject, level=t.level,
-                                           value=t.value, message=t.message, time_ns=t.time_ns))
+        shared = getattr(self.alert_log, "shared", False)
+        if not shared:  # this hub's own log: announce at once, write (and retry) after
+            self._announce(transitions)
         self._unsaved += transitions
         if self._unsaved:
-            await self._save()
+            logged = await self._save()
+            if shared:  # one log for every hub: announce what it took, not what another hub logged
+                self._announce(logged)
         return transitions
 
-    async def _save(self) -> None:
+    def _announce(self, transitions: list[Transition]) -> None:
+        for t in transitions:
+            self.state.bus.emit(AlertEvent(state=t.state, rule=t.rule, subject=t.subject, level=t.level,
+                                           value=t.value, message=t.message, time_ns=t.time_ns))
+
+    async def _save(self) -> list[Transition]:
+        """Write the unsaved transitions; returns those the log took (none when it failed)."""
         try:
-            await asyncio.to_thread(self.alert_log.append, self._unsaved)
-        except Exception as exc:  # sqlite3.Error, disk full: keep them and retry next round
+            logged = await asyncio.to_thread(self.alert_log.record, self._unsaved)
+        except Exception as exc:  # sqlite3.Error, disk full, Redis down: keep them and retry next round
             log.warning("could not write %d alert log entries, retrying: %s", len(self._unsaved), exc)
-            return
+            return []
         self._unsaved = []
+        return logged
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

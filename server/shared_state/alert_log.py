@@ -31,7 +31,7 @@ KEEP = 10_000
 
 _APPEND = """
 local log, latest, keep = KEYS[1], KEYS[2], tonumber(ARGV[1])
-local added = 0
+local added = {}
 for i = 2, #ARGV, 4 do
   local id, alert, state, entry = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local cur = redis.call('HGET', latest, alert)
@@ -39,7 +39,7 @@ for i = 2, #ARGV, 4 do
   if not known or (known.id < id and known.state ~= state) then
     redis.call('ZADD', log, id, entry)
     redis.call('HSET', latest, alert, entry)
-    added = added + 1
+    added[#added + 1] = (i + 2) / 4
   end
 end
 redis.call('ZREMRANGEBYRANK', log, 0, -(keep + 1))
@@ -60,10 +60,17 @@ class RedisAlertLog:
         self._ids, self._log, self._latest = f"{prefix}alert-log-id", f"{prefix}alert-log", f"{prefix}alert-latest"
         self._append = client.register_script(_APPEND)
 
+    shared = True
+    """One log for every hub: a hub announces only the transitions it recorded."""
+
     def append(self, transitions: Iterable[Transition]) -> int:
+        return len(self.record(transitions))
+
+    def record(self, transitions: Iterable[Transition]) -> list[Transition]:
+        """Record what no hub recorded yet; returns those transitions."""
         items = list(transitions)
         if not items:
-            return 0
+            return []
         last = self._redis.incrby(self._ids, len(items))
         args: list = [self._keep]
         for id_, t in zip(range(last - len(items) + 1, last + 1), items, strict=True):
@@ -71,7 +78,8 @@ class RedisAlertLog:
                      "value": t.value, "threshold": t.threshold, "time_ns": t.time_ns, "since_ns": t.since_ns,
                      "message": t.message}
             args += [id_, f"{t.rule}\0{t.subject}", t.state, orjson.dumps(entry)]
-        return int(self._append(keys=[self._log, self._latest], args=args))
+        taken = self._append(keys=[self._log, self._latest], args=args)
+        return [items[int(k) - 1] for k in taken]
 
     def recent(self, limit: int = 100) -> list[dict]:
         return [orjson.loads(raw) for raw in self._redis.zrevrange(self._log, 0, limit - 1)]

@@ -108,7 +108,7 @@ def test_heartbeats_taken_while_redis_is_down_are_shared_once_it_is_back(redis_s
 def test_two_real_hubs_list_each_others_processes_and_announce_a_loss_once(redis_url):
     with RunningHub(redis_url=redis_url, monitor_interval_s=0.1) as a, \
             RunningHub(redis_url=redis_url, monitor_interval_s=0.1) as b, \
-            EventStream(a.url, "process_lost") as events:
+            EventStream(a.url, "process_lost,alert") as events:
         sent = heartbeat_body("client:test-pc:lonely", interval_s=0.3)
         assert httpx.post(a.url + "/api/v1/heartbeats", json=sent).status_code == 201
 
@@ -116,8 +116,14 @@ def test_two_real_hubs_list_each_others_processes_and_announce_a_loss_once(redis
             return {p["process_id"]: p for p in httpx.get(b.url + "/api/v1/heartbeats").json()["processes"]}
 
         assert wait_until(lambda: "client:test-pc:lonely" in listed_by_b(), 5)
-        lost = events.next_matching(lambda e: e["process_id"] == "client:test-pc:lonely")
-        assert lost["type"] == "process_lost"
+        def about_it(e: dict) -> bool:
+            return "client:test-pc:lonely" in (e.get("process_id"), e.get("subject"))
+
+        seen = [events.next_matching(about_it), events.next_matching(about_it)]
+        assert sorted(e["type"] for e in seen) == ["alert", "process_lost"]
+        assert [e["rule"] for e in seen if e["type"] == "alert"] == ["process_lost"]
         assert wait_until(lambda: listed_by_b()["client:test-pc:lonely"]["lost"], 5)
-        with pytest.raises(TimeoutError):  # announced by one hub only
-            events.next_matching(lambda e: e["process_id"] == "client:test-pc:lonely", timeout=1.0)
+        with pytest.raises(TimeoutError):  # each announced by one hub only, though both saw it
+            events.next_matching(about_it, timeout=1.5)
+        log = httpx.get(b.url + "/api/v1/alerts").json()["log"]
+        assert [e["state"] for e in log if e["subject"] == "client:test-pc:lonely"] == ["firing"]
