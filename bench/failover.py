@@ -157,15 +157,18 @@ def main() -> int:
                 run.start(name, ["fastapi_server.py", "--port", url.rsplit(":", 1)[1], "--log-level", "warning"])
             for name, url in hubs.items():
                 wait(lambda u=url: (r := get(u, "/healthz")) is not None and r.status_code == 200, 30, f"{name} up")
+            for name, hub in (("w1", "h1"), ("w2", "h2")):
+                run.start(name, ["-m", "analysis.worker", "--hub", hubs[hub], "--worker-id", name, "--no-gaze",
+                                 "--max-cameras", "4", "--no-reference-jobs", "--status-interval", "60"])
+            # Both following their hub before the first frame: leases are balanced as cameras are granted.
+            for name in ("w1", "w2"):
+                wait(lambda n=name: "following http" in run.log(n), args.warmup_timeout, f"{name} following", 0.2)
             for name, order in (("a", ("h1", "h2")), ("b", ("h2", "h1"))):
                 cams = [arg for cam, clip in CLIPS.items() if cam.startswith(name)
                         for arg in ("--camera", f"{cam}={squat_dir() / clip}")]
                 run.start(f"client-{name}", ["webcam_client.py", *[a for h in order for a in ("--hub", hubs[h])],
                                              *cams, "--fps", str(args.fps), "--max-width", "480",
                                              "--status-interval", "60"])
-            for name, hub in (("w1", "h1"), ("w2", "h2")):
-                run.start(name, ["-m", "analysis.worker", "--hub", hubs[hub], "--worker-id", name, "--no-gaze",
-                                 "--max-cameras", "4", "--no-reference-jobs", "--status-interval", "60"])
             h2 = hubs["h2"]
             # Workers upload the default references they find missing: not while the bench measures.
             def references() -> int:
@@ -180,6 +183,8 @@ def main() -> int:
             leases = {lease["camera_id"]: lease["worker_id"]
                       for lease in httpx.get(h2 + "/api/v1/leases", timeout=10).json()["leases"]}
             theirs = sorted(cam for cam, worker in leases.items() if worker == "w1")
+            if not theirs:
+                raise RuntimeError(f"w1 analyses no camera, nothing to take over: {leases}")
 
             def open_sets() -> dict[str, str]:
                 found = {}
