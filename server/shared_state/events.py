@@ -126,11 +126,11 @@ class RedisEventBus(EventBus):
                     if down:
                         down = False
                         log.info("events: publishing to Redis again")
-                except REDIS_DOWN as exc:
+                except Exception as exc:  # REDIS_DOWN, or anything else: the loop must go on
                     self.lost += len(batch)
                     if not down:
                         down = True
-                        log.warning("events: Redis unreachable, events dropped until it is back: %s", exc)
+                        log.warning("events: cannot publish to Redis, events dropped until it can: %r", exc)
                     await asyncio.sleep(_BACKOFF_S[1])
 
     async def _read_loop(self) -> None:
@@ -151,10 +151,12 @@ class RedisEventBus(EventBus):
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None and message["type"] == "message":
                         self._dispatch(message["data"])
-            except REDIS_DOWN as exc:
+            except Exception as exc:  # REDIS_DOWN, or anything else: the loop must go on
                 if self.connected.is_set():
-                    log.warning("events: subscriber connection lost (%s); reconnecting", exc)
+                    log.warning("events: subscriber connection lost (%r); reconnecting", exc)
                     self.reconnects += 1
+                elif not isinstance(exc, REDIS_DOWN):
+                    log.exception("events: subscribing failed")
                 self.connected.clear()
             finally:
                 with contextlib.suppress(Exception):
