@@ -45,9 +45,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (default 127.0.0.1, env FORMSYNC_HUB_HOST)")
     p.add_argument("--port", type=int, help="port (default 8000, env FORMSYNC_HUB_PORT)")
     p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="hub processes sharing the port (uvicorn workers); more than 1 needs "
+                        "FORMSYNC_HUB_REDIS_URL, where they share the cameras' state")
     p.add_argument("--make-token", action="store_true",
                    help="print a new random access token (for FORMSYNC_HUB_*_TOKENS) and exit")
     return p
+
+
+def _run_workers(workers: int, settings, overrides: dict) -> int:
+    """uvicorn's supervisor: ``workers`` processes accepting on one socket, each building the hub
+    from the environment (the command line's overrides passed on through it)."""
+    import os
+
+    import uvicorn
+
+    for key, value in overrides.items():
+        os.environ[f"FORMSYNC_HUB_{key.upper()}"] = str(value)
+    uvicorn.run(
+        "server.app:create_app", factory=True, workers=workers, host=settings.host, port=settings.port,
+        log_level=settings.log_level, log_config=hub_log_config(settings.log_level), access_log=False,
+        ws_max_size=settings.max_frame_bytes + 4096 + 4, timeout_graceful_shutdown=GRACEFUL_STOP_S,
+    )
+    print(f"fastapi_server.py: {workers} hub processes on port {settings.port} stopped", flush=True)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,11 +93,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Until uvicorn applies hub_log_config(): the same format and filters for start-up messages.
     logging.config.dictConfig(hub_log_config(settings.log_level))
+    if args.workers < 1:
+        print("fastapi_server.py: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and settings.redis_url is None:
+        print(f"fastapi_server.py: --workers {args.workers} needs FORMSYNC_HUB_REDIS_URL=redis://host:port/db: "
+              "each process keeps its own frames, sets and events without it", file=sys.stderr)
+        return 2
     try:
         app = create_app(settings)
     except AlertConfigError as exc:  # alert_rules_file / alert_rules: fail fast, naming the rule
         print(f"fastapi_server.py: {exc}", file=sys.stderr)
         return 2
+    if args.workers > 1:
+        return _run_workers(args.workers, settings, overrides)
     server = _hub_server(uvicorn.Config(
         app,
         host=settings.host,
