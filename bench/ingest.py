@@ -3,6 +3,13 @@ and the same load goes through imagezmq (REQ/REP ``send_jpg``) for comparison.
 
     .venv/bin/python -m bench.ingest                      # 16 cameras x 30 fps, http,ws,imagezmq
     .venv/bin/python -m bench.ingest --find-max --json    # step cameras up until a transport fails
+    .venv/bin/python -m bench.ingest --store redis --hubs 2 --find-max   # in-memory x1, Redis x1, Redis x2
+
+With ``--store redis`` the HTTP transport runs three setups in one run: the in-memory hub, one hub
+on Redis and ``--hubs`` hub processes on one port (``--workers``) on Redis, each trial on a fresh
+``redis-server`` database (Debian's, started on a free port, persistence off). Hub CPU covers every
+hub process; Redis's own CPU is printed beside it (``redis_cpu_pct``) and is not in frames per
+hub-CPU-second (sustained fps / hub CPU%).
 
 Each trial starts its own hub process on a free 127.0.0.1 port (``fastapi_server.py`` under uvicorn,
 or an imagezmq ``ImageHub`` that replies ``b"OK"``) and one load process, so the hub's CPU is
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import multiprocessing as mp
@@ -482,7 +490,34 @@ def stop_process(proc) -> None:
 
 
 @contextmanager
-def fastapi_hub(cmd_template: str = DEFAULT_HUB_CMD):
+def redis_server():
+    """Debian's ``redis-server`` on a free loopback port, persistence off. Yields ``(url, pid)``."""
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("bench/ingest.py --store redis: redis-server is not installed (scripts/ensure_redis.sh)")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                 "--appendonly", "no", "--dir", folder], stdout=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + HUB_START_TIMEOUT_S
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("redis-server did not start") from None
+                    time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0", proc.pid
+        finally:
+            stop_process(proc)
+
+
+@contextmanager
+def fastapi_hub(cmd_template: str = DEFAULT_HUB_CMD, env: dict[str, str] | None = None):
     """The hub (by default ``fastapi_server.py`` under uvicorn) on a free loopback port, run from
     the repository root. ``cmd_template`` may use ``{python}`` and ``{port}``.
 
@@ -492,7 +527,8 @@ def fastapi_hub(cmd_template: str = DEFAULT_HUB_CMD):
     url = f"http://127.0.0.1:{port}"
     argv = [a.format(python=sys.executable, port=port) for a in shlex.split(cmd_template)]
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
+                                env={**os.environ, **(env or {})})
         try:
             wait_healthy(url, proc, log)
             yield url, proc.pid
@@ -556,6 +592,9 @@ class Trial:
     machine_cpu_pct: float = math.nan
     other_cpu_pct: float = math.nan
     hub_frames_total: int | None = None  # frames the hub says it stored (http/ws), all trial long
+    store: str = "memory"  # or "redis"
+    hubs: int = 1  # hub processes on the port
+    redis_cpu_pct: float = math.nan
     loadavg_1m: float = math.nan
     example_error: str = ""
     failure: str = ""
@@ -567,16 +606,30 @@ class Trial:
                 and self.p99_ms < TARGET_P99_MS)
 
 
-def run_trial(ctx, transport: str, cameras: int, args, jpegs: list[bytes]) -> Trial:
+def run_trial(ctx, transport: str, cameras: int, args, jpegs: list[bytes], store: str = "memory",
+              hubs: int = 1) -> Trial:
     """Start a fresh hub and a load process, run one warm-up + window, stop both."""
     fps, warmup_s, seconds = args.fps, args.warmup, args.seconds
-    trial = Trial(transport, cameras, cameras * fps, loadavg_1m=os.getloadavg()[0])
-    hub = zmq_hub(ctx) if transport == "imagezmq" else fastapi_hub(args.hub_cmd)
+    trial = Trial(transport, cameras, cameras * fps, loadavg_1m=os.getloadavg()[0], store=store, hubs=hubs)
+    env, cmd = {}, args.hub_cmd
+    if store == "redis":
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushall()
+        env = {"FORMSYNC_HUB_REDIS_URL": args.redis_url}
+        cmd += f" --workers {hubs}"
+    hub = zmq_hub(ctx) if transport == "imagezmq" else fastapi_hub(cmd, env)
     try:
         with hub as (target, hub_pid):
             spec = LoadSpec(transport, target, hub_pid, cameras, fps, warmup_s, seconds, jpegs)
             entry = zmq_load_main if transport == "imagezmq" else async_load_main
+            redis_proc = psutil.Process(args.redis_pid) if store == "redis" else None
+            redis_before, started = (cpu_seconds(redis_proc) if redis_proc else 0.0), time.monotonic()
             figures = run_load_process(ctx, entry, spec)
+            if redis_proc is not None:
+                # Warm-up included: the window is inside the load process.
+                figures["redis_cpu_pct"] = 100.0 * (cpu_seconds(redis_proc) - redis_before) / (
+                    time.monotonic() - started)
             if transport != "imagezmq" and "error" not in figures:
                 figures = check_hub_stored(target, figures)
     except RuntimeError as exc:
@@ -618,7 +671,8 @@ def run_load_process(ctx, entry, spec: LoadSpec) -> dict:
         parent.close()
 
 
-def find_max(ctx, transport: str, args, jpegs: list[bytes], report) -> list[Trial]:
+def find_max(ctx, transport: str, args, jpegs: list[bytes], report, store: str = "memory",
+             hubs: int = 1) -> list[Trial]:
     """Step cameras up through ``FIND_MAX_STEPS`` until a load does not hold; returns every run.
 
     A failing step is run once more (both runs are reported and kept): the machine is shared,
@@ -628,7 +682,7 @@ def find_max(ctx, transport: str, args, jpegs: list[bytes], report) -> list[Tria
     for cameras in FIND_MAX_STEPS:
         attempts = []
         for attempt in (1, 2):
-            trial = run_trial(ctx, transport, cameras, args, jpegs)
+            trial = run_trial(ctx, transport, cameras, args, jpegs, store, hubs)
             attempts.append(trial)
             report(trial, note="" if trial.holds and attempt == 1 else f"attempt {attempt} of 2")
             if trial.holds:
@@ -655,12 +709,54 @@ def header_line() -> str:
 def row_line(trial: Trial, note: str = "") -> str:
     cells = [fmt.format(getattr(trial, name)) for name, fmt in COLUMNS]
     flag = "yes" if trial.holds else "no"
-    tail = f"  ({note})" if note else ""
+    notes = [note] if note else []
+    if trial.store == "redis" or trial.hubs > 1:
+        notes.insert(0, f"{trial.store} x{trial.hubs} hubs, redis CPU {trial.redis_cpu_pct:.0f}%")
+    if trial.hub_cpu_pct > 0:
+        notes.append(f"{frames_per_cpu_s(trial):.0f} frames/hub-CPU-s")
+    tail = f"  ({'; '.join(notes)})" if notes else ""
     if trial.failure:
         tail += f"  FAILED: {trial.failure}"
     elif trial.example_error:
         tail += f"  e.g. {trial.example_error}"
     return "  ".join([*cells, flag]) + tail
+
+
+def frames_per_cpu_s(trial: Trial) -> float:
+    """Frames acknowledged per second of hub CPU (all hub processes)."""
+    return trial.sustained_fps / (trial.hub_cpu_pct / 100.0) if trial.hub_cpu_pct > 0 else math.nan
+
+
+def store_lines(trials: list[Trial], hubs: int) -> list[str]:
+    """The Redis targets: frames per hub-CPU-s on Redis x1 vs in memory x1 (>= 0.8x); cameras held
+    by Redis x``hubs`` vs in memory x1 (>= 1.3x)."""
+    def setup(store, n):
+        return [t for t in trials if t.store == store and t.hubs == n and t.transport == "http"]
+
+    def most_held(ts):
+        held = [t for t in ts if t.holds]
+        return max(held, key=lambda t: t.cameras) if held else None
+
+    mem, one, many = setup("memory", 1), setup("redis", 1), setup("redis", hubs)
+    lines = []
+    for label, ts in (("memory x1", mem), ("redis x1", one), (f"redis x{hubs}", many)):
+        best = most_held(ts)
+        per_cpu = [frames_per_cpu_s(t) for t in ts if t.holds]
+        lines.append(f"{label}: holds {best.cameras if best else 0} cameras x {ts[0].offered_fps / ts[0].cameras:g} "
+                     f"fps; frames per hub-CPU-s (held loads) "
+                     f"{', '.join(f'{x:.0f}' for x in per_cpu) or 'n/a'}" if ts else f"{label}: not run")
+    m, r = most_held(mem), most_held(one)
+    if m and r:
+        # At the same load where both held: CPU per frame compared like for like.
+        same = [(a, b) for a in mem for b in one if a.cameras == b.cameras and a.holds and b.holds]
+        if same:
+            a, b = max(same, key=lambda p: p[0].cameras)
+            lines.append(f"redis x1 / memory x1 frames per hub-CPU-s at {a.cameras} cameras: "
+                         f"{frames_per_cpu_s(b) / frames_per_cpu_s(a):.2f}x (target >= 0.8x)")
+    mm = most_held(many)
+    if m and mm:
+        lines.append(f"redis x{hubs} / memory x1 cameras held: {mm.cameras / m.cameras:.2f}x (target >= 1.3x)")
+    return lines
 
 
 def best_holding(trials: list[Trial], transport: str) -> Trial | None:
@@ -741,6 +837,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"step cameras through {','.join(map(str, FIND_MAX_STEPS))} per transport until "
                         f"p99 >= {TARGET_P99_MS:.0f} ms or < 95 %% sustained")
     p.add_argument("--json", action="store_true", help="also print the results as JSON")
+    p.add_argument("--store", choices=["memory", "redis"], default="memory",
+                   help="redis: run HTTP in memory x1, on Redis x1 and on Redis x --hubs (see above)")
+    p.add_argument("--hubs", type=int, default=2, help="hub processes on Redis with --store redis (default 2)")
     p.add_argument("--hub-cmd", default=DEFAULT_HUB_CMD,
                    help="command starting the HTTP/WS hub, run from the repo root, with {python} and {port} "
                         "placeholders; it must bind 127.0.0.1:{port} (default: %(default)s)")
@@ -773,15 +872,25 @@ def main(argv: list[str] | None = None) -> int:
         print(row_line(trial, note), flush=True)
 
     trials: list[Trial] = []
-    for transport in transports:
-        if args.find_max:
-            trials += find_max(ctx, transport, args, jpegs, report)
-        else:
-            trial = run_trial(ctx, transport, args.cameras, args, jpegs)
-            report(trial)
-            trials.append(trial)
+    setups = [("memory", 1)]
+    if args.store == "redis":
+        transports, setups = ["http"], [("memory", 1), ("redis", 1), ("redis", args.hubs)]
+    with contextlib.ExitStack() as stack:
+        if args.store == "redis":
+            args.redis_url, args.redis_pid = stack.enter_context(redis_server())
+        for transport in transports:
+            for store, hubs in setups:
+                if args.find_max:
+                    trials += find_max(ctx, transport, args, jpegs, report, store, hubs)
+                else:
+                    trial = run_trial(ctx, transport, args.cameras, args, jpegs, store, hubs)
+                    report(trial)
+                    trials.append(trial)
     print()
-    lines = ratio_lines(trials, TARGET_CAMERAS if args.find_max else args.cameras)
+    if args.store == "redis":
+        for line in store_lines(trials, args.hubs):
+            print(line)
+    lines = ratio_lines([t for t in trials if t.store == "memory"], TARGET_CAMERAS if args.find_max else args.cameras)
     if args.find_max:
         lines += max_lines(trials)
     for line in [*lines, target_line(trials, args.fps)]:
