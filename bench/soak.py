@@ -3,6 +3,10 @@
     .venv/bin/python -m bench.soak                     # 16 x 30 fps, 10 min, a line every 30 s
     .venv/bin/python -m bench.soak --minutes 2         # the short run
     .venv/bin/python -m bench.soak --cameras 8 --transport ws --report-s 10 --json
+    .venv/bin/python -m bench.soak --store redis       # the hub's state in a redis-server it starts
+
+With ``--store redis`` the hub keeps its state in Debian's ``redis-server``, started on a free port
+(persistence off), and Redis's RSS is reported and held to the same target as the hub's.
 
 The hub is ``fastapi_server.py`` on a free loopback port with camera and viewer tokens set (so the
 token check is part of every upload), started fresh. The load runs in its own process: asyncio +
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -43,6 +48,7 @@ from bench.ingest import (
     fastapi_hub,
     load_jpegs,
     percentile,
+    redis_server,
 )
 from server.auth import make_token
 
@@ -152,7 +158,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--transport", choices=["http", "ws"], default="http")
     p.add_argument("--report-s", type=float, default=30.0, help="seconds between report lines (default 30)")
     p.add_argument("--json", action="store_true", help="also print the summary as one JSON object")
+    p.add_argument("--store", choices=["memory", "redis"], default="memory",
+                   help="where the hub keeps its state (redis: a redis-server started for the run)")
     args = p.parse_args(argv)
+    with contextlib.ExitStack() as stack:
+        redis_pid = None
+        if args.store == "redis":
+            url, redis_pid = stack.enter_context(redis_server())
+            os.environ["FORMSYNC_HUB_REDIS_URL"] = url
+        return soak(args, redis_pid)
+
+
+def soak(args, redis_pid: int | None) -> int:
 
     token = make_token()
     # The hub takes its tokens from the environment it inherits (FORMSYNC_HUB_*).
@@ -165,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     rss: list[tuple[float, int]] = []
     print(f"soak: {args.cameras} cameras x {args.fps:g} fps over {args.transport} for {args.minutes:g} min, "
           f"authentication on; a line every {args.report_s:g} s", flush=True)
+    redis_rss: list[int] = []
     with fastapi_hub() as (url, hub_pid):
         hub = psutil.Process(hub_pid)
+        redis_proc = psutil.Process(redis_pid) if redis_pid else None
         out = ctx.Queue()
         spec = SoakSpec(url, token, args.transport, args.cameras, args.fps, seconds, args.report_s, jpegs)
         load = ctx.Process(target=load_main, args=(spec, out), name="soak-load")
@@ -188,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
                 prev_t = reports[-1]["t"] if reports else 0.0
                 reports.append(msg)
                 rss.append((msg["t"], mem))
-                print(line(msg, mem, msg["t"] - prev_t), flush=True)
+                text = line(msg, mem, msg["t"] - prev_t)
+                if redis_proc is not None:
+                    redis_rss.append(redis_proc.memory_info().rss)
+                    text += f"  redis RSS {redis_rss[-1] / 2**20:7.1f} MiB"
+                print(text, flush=True)
                 if msg["errors"]:
                     print(f"    e.g. {msg['example_error'][:200]}", flush=True)
         finally:
@@ -215,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{base[0]:.0f} s, {summary['rss_end_mib']:.1f} MiB at the end: growth {100 * growth:+.1f} % "
           f"after the first minute")
     ok_errors, ok_rss = errors == 0 and fatal is None, growth < TARGET_RSS_GROWTH
+    if redis_rss:
+        i = next((k for k, (t, _) in enumerate(rss) if t >= base[0]), 0)
+        summary["redis_rss_growth"] = redis_growth = (redis_rss[-1] - redis_rss[i]) / redis_rss[i]
+        print(f"redis RSS: {redis_rss[i] / 2**20:.1f} MiB at {rss[i][0]:.0f} s, {redis_rss[-1] / 2**20:.1f} MiB at "
+              f"the end: growth {100 * redis_growth:+.1f} %")
+        ok_rss = ok_rss and redis_growth < TARGET_RSS_GROWTH
     print(f"target zero errors: {'PASS' if ok_errors else 'FAIL'}; "
           f"target RSS growth < {100 * TARGET_RSS_GROWTH:.0f} %: {'PASS' if ok_rss else 'FAIL'}"
           + (f"; load process: {fatal}" if fatal else ""))
