@@ -20,15 +20,12 @@ from formsync.wire.sync import SyncSetOut
 
 @dataclass(frozen=True, slots=True)
 class AnalysedFrame:
-    """An analysis result with the very frame it was computed on (fetched by seq), so a skeleton
-    is always drawn over its own image; ``image`` is None when that frame had left the ring.
-    ``overlay_jpeg``: that image with the pose drawn on it (None without an image).
-    ``reference_jpeg``: the hub's picture of the reference frame matched to it (``reference_seq``
-    of that very version of the reference), None when the hub has none."""
+    """An analysis result with ``reference_jpeg``, the hub's picture of the reference frame matched
+    to it (``reference_seq`` of that very version of the reference), None when the hub has none.
+    The camera's own frame is not here: the page's live view paints it in the browser, with the
+    skeleton drawn from the results its socket brings (streamlit_app/live_view)."""
 
     analysis: AnalysisOut
-    image: FrameImage | None
-    overlay_jpeg: bytes | None = None
     reference_jpeg: bytes | None = None
 
 

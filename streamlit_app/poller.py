@@ -38,7 +38,6 @@ from formsync.wire.frames import CameraOut, FrameImage
 from formsync.wire.references import ReferenceJob, ReferenceMeta
 from formsync.wire.sets import SetOut
 from formsync.wire.sync import SyncSetOut
-from streamlit_app.coach.view import annotate_jpeg
 from streamlit_app.latest import Latest
 from streamlit_app.models import AnalysedFrame, HubConnection, LinkState, SetSaving, SyncedImages
 
@@ -50,6 +49,11 @@ UNSAVED_RECHECK_S = 2.0
 TREND_POINTS = 600
 """Analysis results kept per camera for the Coach page's chart: 60 s at the 10 Hz a page reads."""
 
+FRAME_DEMAND_S = 2.0
+"""Frames (and synchronised sets' images) are downloaded only for this long after a reader last
+asked for them: browsers get live frames from the hub directly (streamlit_app/live_view), and
+nothing is fetched for a page nobody shows."""
+
 REFERENCE_PICTURES = 1024
 """Reference pictures kept (~20 kB each): every frame of the three defaults' model reps."""
 REFERENCE_ANGLE_SETS = 4
@@ -59,8 +63,11 @@ REFERENCE_ANGLE_SETS = 4
 class HubPoller:
     """Follows one hub from a named daemon thread running its own asyncio loop and aiohttp session.
 
-    - Subscribes to ``WS /api/v1/events``; each ``frame`` event marks its camera dirty and fetches
-      ``GET /api/v1/cameras/{id}/frame`` with at most one fetch in flight per camera: events that
+    - Frames and sets' images are fetched only while someone reads them (``frame(camera_id)`` or
+      ``synced_images()`` in the last ``FRAME_DEMAND_S``): the pages show live frames through the
+      hub's live socket and read results, not frames, here.
+    - Subscribes to ``WS /api/v1/events``; each ``frame`` event of a camera being read marks it
+      dirty and fetches ``GET /api/v1/cameras/{id}/frame`` with at most one fetch in flight per camera: events that
       arrive meanwhile only re-mark it, so a burst costs one more fetch, never a backlog. Fetches
       of one camera start at least ``fetch_interval_s`` apart (a 30 fps camera need not be pulled
       at 30 fps for a page that refreshes at 10 Hz, nor while nobody watches).
@@ -72,8 +79,8 @@ class HubPoller:
       set with its images only once all of them arrived. Like frame fetches, at most one of these
       runs at a time, events meanwhile only re-mark it (one more run, never a backlog), and runs
       start at least ``fetch_interval_s`` apart.
-    - Each ``analysis`` event fetches the camera's latest result and then the very frame it was
-      computed on (by seq), published together as an ``AnalysedFrame`` in ``analysis(camera_id)``
+    - Each ``analysis`` event fetches the camera's latest result, published with its reference
+      picture as an ``AnalysedFrame`` in ``analysis(camera_id)``
       and appended to a bounded trend (``trend(camera_id)``); each ``set`` event refreshes the
       camera's live set (``live_set(camera_id)``) and, for a closed set, the history (``sets()``).
       Same rules as frames: one fetch in flight per key, events meanwhile only re-mark it.
@@ -126,6 +133,8 @@ class HubPoller:
         self._sync: SyncSetOut | None = None
         self._synced: SyncedImages | None = None
         self.sync_incomplete = 0
+        self.frame_fetches: dict[str, int] = {}
+        """Frame images downloaded per camera (latest frames and sets' frames)."""
         """Synchronised sets dropped because one of their frames had left the hub's ring."""
         self._connection = HubConnection(self.hub_url, LinkState.CONNECTING, time.time_ns())
         self._stop = threading.Event()
@@ -139,6 +148,7 @@ class HubPoller:
         self._sync_dirty = False
         self._sync_task: asyncio.Task | None = None
         self._client: HubClient | None = None
+        self._demand: dict[str, float] = {}  # camera id (or "" for synced images) -> monotonic s of last read
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -181,10 +191,22 @@ class HubPoller:
         before the first one and whenever ``sync_set()`` is None. It may lag ``sync_set()`` by a
         fetch, but its images always belong to its set."""
         with self._cond:
+            self._demand[""] = time.monotonic()
             return self._synced
 
     def frame(self, camera_id: str) -> Latest[FrameImage]:
-        """The camera's latest-frame queue (empty until its first frame is fetched)."""
+        """The camera's latest-frame queue (empty until its first frame is fetched); asking for it
+        keeps its frames fetched for ``FRAME_DEMAND_S``."""
+        with self._cond:
+            self._demand[camera_id] = time.monotonic()
+        return self._frame_slot(camera_id)
+
+    def _wanted(self, key: str) -> bool:
+        with self._cond:
+            asked = self._demand.get(key)
+        return asked is not None and time.monotonic() - asked < FRAME_DEMAND_S
+
+    def _frame_slot(self, camera_id: str) -> Latest[FrameImage]:
         with self._cond:
             latest = self._frames.get(camera_id)
             if latest is None:
@@ -410,7 +432,9 @@ class HubPoller:
             camera_id = event.camera_id
             self._want(("set", camera_id), lambda: self._fetch_live_set(camera_id, client))
         elif isinstance(event, FrameEvent):
-            _, have = self.frame(event.camera_id).read()
+            if not self._wanted(event.camera_id):
+                return
+            _, have = self._frame_slot(event.camera_id).read()
             # A fetch may already have brought this frame or a newer one.
             if have is None or event.capture_time_ns > have.capture_time_ns:
                 self._want_frame(event.camera_id, client)
@@ -451,7 +475,11 @@ class HubPoller:
         finally:
             self._inflight.pop(key, None)
 
+    def _count_fetch(self, camera_id: str) -> None:
+        self.frame_fetches[camera_id] = self.frame_fetches.get(camera_id, 0) + 1
+
     async def _fetch_frame(self, camera_id: str, client: HubClient) -> None:
+        self._count_fetch(camera_id)
         frame = await client.latest_frame(camera_id)
         if frame is not None:
             self._store_frame(frame)
@@ -462,15 +490,8 @@ class HubPoller:
         _, have = latest.read()
         if result is None or (have is not None and have.analysis.seq == result.seq):
             return
-        image = await client.frame(camera_id, result.seq)
-        if image is not None and image.capture_time_ns != result.capture_time_ns:
-            image = None  # the camera restarted its seq numbers: not the analysed picture
-        overlay = None
-        if image is not None:
-            # Drawn once here for every session; a decode + encode is too slow for the loop.
-            overlay = await asyncio.to_thread(annotate_jpeg, image.jpeg, result.landmarks, result.gaze)
         picture = await self._reference_picture(client, result)
-        latest.put(AnalysedFrame(result, image, overlay, picture))
+        latest.put(AnalysedFrame(result, picture))
         with self._cond:
             self._trends.setdefault(camera_id, deque(maxlen=TREND_POINTS)).append(result)
             self._cond.notify_all()
@@ -557,7 +578,7 @@ class HubPoller:
             self._cond.notify_all()
 
     def _store_frame(self, frame: FrameImage) -> None:
-        latest = self.frame(frame.camera_id)
+        latest = self._frame_slot(frame.camera_id)
         _, have = latest.read()
         if have is not None and (have.seq, have.capture_time_ns) == (frame.seq, frame.capture_time_ns):
             return  # the same frame again: no new version, sessions need not re-render
@@ -570,7 +591,9 @@ class HubPoller:
         self._update(cameras=cameras)
         # Covers frames whose events were dropped (slow subscriber) or sent before we subscribed.
         for cam in cameras:
-            _, have = self.frame(cam.camera_id).read()
+            if not self._wanted(cam.camera_id):
+                continue
+            _, have = self._frame_slot(cam.camera_id).read()
             if have is None or have.capture_time_ns < cam.last_capture_time_ns:
                 self._want_frame(cam.camera_id, client)
 
@@ -607,9 +630,14 @@ class HubPoller:
             self._update(sync=None, synced=None)
             return
         self._update(sync=sync)
-        have = self.synced_images()
+        if not self._wanted(""):
+            return
+        with self._cond:
+            have = self._synced
         if have is not None and have.sync_set.key == sync.key:
             return
+        for f in sync.frames:
+            self._count_fetch(f.camera_id)
         results = await asyncio.gather(*(client.frame(f.camera_id, f.seq) for f in sync.frames),
                                        return_exceptions=True)
         for result in results:

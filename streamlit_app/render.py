@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import TypeVar
 
-from formsync.wire.frames import FrameMeta
 from streamlit_app.models import HubConnection, LinkState
 
 T = TypeVar("T")
@@ -152,36 +151,3 @@ def sync_quality(spread_ms: float, frame_period_ms: float,
 def quality_badge(label: str, colour: str) -> str:
     """Markdown badge of a sync quality, e.g. ``:green-badge[good]``."""
     return f":{colour}-badge[{label}]"
-
-
-def sync_frame_caption(frame: FrameMeta, first_capture_ns: int, tz: tzinfo | None = None) -> str:
-    """One frame of a synchronised set: capture time, lag behind the set's first frame, seq,
-    source frame when known, and the clock offset it was stamped with."""
-    lag = format_ms((frame.capture_time_ns - first_capture_ns) / 1e6)
-    parts = [f"{clock(frame.capture_time_ns, tz)} (+{lag})", f"seq {frame.seq}"]
-    if frame.source_frame is not None:
-        parts.append(f"source frame {frame.source_frame}")
-    offset = None if frame.clock_offset_ns is None else frame.clock_offset_ns / 1e6
-    uncertainty = None if frame.clock_uncertainty_ns is None else frame.clock_uncertainty_ns / 1e6
-    parts.append(f"clock {format_offset(offset, uncertainty)}")
-    return " · ".join(parts)
-
-
-def synced_set_html(figures: Sequence[tuple[str, bytes, str, str]]) -> str:
-    """The images of one synchronised set side by side, each ``(title, jpeg, alt, caption)``, as
-    one HTML block.
-
-    One block, not a column per camera: Streamlit sends a rerun's elements one by one and the
-    browser shows each as it arrives, so separate elements can show, for a moment, one camera's
-    image of the new set beside another's of the previous set (seen in Chromium at a 0.1 s
-    refresh), which is exactly what this view must never show.
-    """
-    cells = "".join(
-        '<figure style="flex:1 1 0;min-width:0;margin:0">'
-        f'<div style="font-weight:600;margin-bottom:0.25rem">{html.escape(title)}</div>'
-        f"{jpeg_img_html(jpeg, alt)}"
-        '<figcaption style="font-size:0.875rem;opacity:0.65;margin-top:0.25rem">'
-        f"{html.escape(caption)}</figcaption></figure>"
-        for title, jpeg, alt, caption in figures
-    )
-    return f'<div style="display:flex;gap:1rem;align-items:flex-start">{cells}</div>'

@@ -49,6 +49,14 @@ class DashboardSettings(BaseSettings):
         5.0, ge=0.5, le=300.0,
         description="Longest wait between reconnection attempts while the hub is unreachable, in seconds.",
     )
+    hub_browser_url: str | None = Field(
+        None, max_length=2048,
+        description="The hub's base URL as the dashboard's browsers reach it, for the live view's socket "
+                    "(default: hub_url; set it when the dashboard reaches the hub by another address).")
+    status_refresh_s: float = Field(
+        1.0, ge=0.1, le=60.0,
+        description="How often the Live page's figures (fps, clock offsets, sync quality) rerun, s; its "
+                    "frames do not wait on it (they come over the live view's socket).")
     grid_columns: int = Field(3, ge=1, le=6, description="Most camera tiles per row on the Live page.")
     viewer_token: SecretStr | None = Field(
         None, description="Viewer token for a hub that requires one (FORMSYNC_VIEWER_TOKEN; server/auth.py).")
@@ -57,9 +65,16 @@ class DashboardSettings(BaseSettings):
         description="How often the monitor poller reads heartbeats, cameras and alerts, and the Monitor page "
                     "and alert banner rerun, in seconds.")
 
-    @field_validator("hub_url")
+    @property
+    def browser_hub_url(self) -> str:
+        """``hub_browser_url`` or ``hub_url``."""
+        return self.hub_browser_url or self.hub_url
+
+    @field_validator("hub_url", "hub_browser_url")
     @classmethod
-    def _http_url(cls, v: str) -> str:
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         v = v.strip().rstrip("/")
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -53,7 +53,7 @@ async def send_forever(viewer: Viewer, store: FrameStore, results: LatestResults
                 stored = await results.get(key[1])
                 if stored is not None and last_result.get(key[1]) != stored.result["capture_time_ns"]:
                     last_result[key[1]] = stored.result["capture_time_ns"]
-                    await send_text(json.dumps({"type": "analysis", "result": stored.result},
+                    await send_text(json.dumps({"type": "analysis", "camera_id": key[1], "result": stored.result},
                                                separators=(",", ":")))
         for key, item in items.items():
             if key[0] == "frame" and key[1] in viewer.cameras:

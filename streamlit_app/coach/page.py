@@ -29,14 +29,17 @@ from streamlit_app.coach.view import (
     trend_frame,
 )
 from streamlit_app.gaze.view import format_attention
+from streamlit_app.live_view import live_view
 from streamlit_app.models import LinkState
 from streamlit_app.poller import HubPoller
 from streamlit_app.reliability_view import stale_analysis_message, unsaved_sets_message
 from streamlit_app.render import connection_message, format_ms, jpeg_img_html, rows
 from streamlit_app.resources import get_poller, hub_call, page_settings
+from streamlit_app.settings import DashboardSettings
 
 NAME_PATTERN = re.compile(REFERENCE_NAME_PATTERN)
 IMAGE_HEIGHT = "32vh"  # user and reference side by side, with the numbers still in view
+IMAGE_HEIGHT_PX = 320  # the live view's frame, beside the reference picture
 VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm", "m4v"]
 UPLOAD_TIMEOUT_S = 300.0
 """A 200 MB video over a slow link to the hub; the hub answers as soon as it has queued the job."""
@@ -95,7 +98,7 @@ def render_job(poller: HubPoller, job_id: str) -> None:
         st.error(status.detail, icon=":material/error:")
 
 
-def render_camera(poller: HubPoller, cam: CameraOut, reference: str) -> None:
+def render_camera(poller: HubPoller, cam: CameraOut, reference: str, settings: DashboardSettings) -> None:
     version, analysed = poller.analysis(cam.camera_id).read()
     _, live = poller.live_set(cam.camera_id).read()
     with st.container(border=True):
@@ -109,9 +112,9 @@ def render_camera(poller: HubPoller, cam: CameraOut, reference: str) -> None:
         a = analysed.analysis
         user_col, ref_col = st.columns(2)
         with user_col:
-            if analysed.overlay_jpeg is not None:
-                st.html(jpeg_img_html(analysed.overlay_jpeg, f"{cam.camera_id} seq {a.seq} with pose",
-                                      max_height=IMAGE_HEIGHT))
+            # Live frames with the skeleton, drawn in the browser from the hub's socket.
+            live_view(settings.hub_url, settings.browser_hub_url, [cam.camera_id], key=f"coach_{cam.camera_id}",
+                      overlay=True, columns=1, max_height=IMAGE_HEIGHT_PX)
             st.caption(f"you · seq {a.seq} · {a.view} view" + ("" if a.pose_found else " · no person found"))
         with ref_col:
             # A camera is scored against the reference of its own view, which may not be the chosen one.
@@ -204,7 +207,7 @@ def render_fusion(poller: HubPoller, cameras: tuple[CameraOut, ...]) -> None:
             st.caption("Not checked (no camera with the right view): " + ", ".join(rep.unavailable))
 
 
-def render_live_coach(poller: HubPoller, reference: str, columns: int) -> None:
+def render_live_coach(poller: HubPoller, reference: str, settings: DashboardSettings) -> None:
     conn = poller.connection()
     message = connection_message(conn)
     if message:
@@ -214,7 +217,7 @@ def render_live_coach(poller: HubPoller, reference: str, columns: int) -> None:
         if conn.connected:
             st.info("The hub is up but no camera has sent a frame yet.")
         return
-    in_grid(cameras, columns, lambda cam: render_camera(poller, cam, reference))
+    in_grid(cameras, settings.grid_columns, lambda cam: render_camera(poller, cam, reference, settings))
 
 
 def render_history(poller: HubPoller) -> None:
@@ -236,7 +239,7 @@ def render_coach_page() -> None:
     poller = get_poller(settings.hub_url)
     render_reference_controls(poller, settings.hub_url)
     reference = poller.reference() or DEFAULT_REFERENCE_NAME
-    st.fragment(render_live_coach, run_every=settings.refresh_s)(poller, reference, settings.grid_columns)
+    st.fragment(render_live_coach, run_every=settings.refresh_s)(poller, reference, settings)
     # A trend read at a glance needs no 10 Hz, and at the live rate four charts kept Streamlit's
     # script thread busy most of the time (py-spy), so its "running" status never cleared.
     st.fragment(render_trends_and_fusion, run_every=settings.chart_refresh_s)(

@@ -1,4 +1,5 @@
-"""Pure helpers of the Coach page: skeleton overlay, trend table, set history rows, fault lines.
+"""Pure helpers of the Coach page: the skeleton's topology and drawing (the browser camera's preview;
+the live view draws it in the browser), trend table, set history rows, fault lines.
 
 Kept free of Streamlit calls so they are tested without a page.
 """
@@ -16,7 +17,6 @@ import pandas as pd
 from formsync.wire.analysis import AnalysisOut, Fault
 from formsync.wire.references import ReferenceJob, ReferenceMeta
 from formsync.wire.sets import SetFault, SetOut
-from streamlit_app.gaze.view import as_dict, draw_gaze
 
 # MediaPipe Pose's 33-landmark topology (mp.solutions.pose.POSE_CONNECTIONS), body only: the
 # face points add clutter and nothing the coaching uses.
@@ -48,28 +48,6 @@ def draw_pose(image_bgr: np.ndarray, landmarks: Sequence[Sequence[float]] | None
     for i in sorted({i for c in BODY_CONNECTIONS for i in c}):
         if pts[i][2] >= min_visibility:
             cv2.circle(image_bgr, pts[i][:2], thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
-
-
-def annotate_jpeg(jpeg: bytes, landmarks: Sequence[Sequence[float]] | None,
-                  gaze=None, quality: int = 85) -> bytes:
-    """The JPEG with the skeleton and, when a face was analysed, the gaze arrow drawn on it
-    (``gaze``: the result's gaze as a ``GazeOut`` or dict, None when gaze is off).
-
-    Done once per result by the poller, not per page run: one decode + encode, ~3-6 ms for a
-    640 px frame. (An SVG overlay would cost nothing, but Streamlit's HTML sanitiser strips SVG.)
-    A JPEG that does not decode is returned unchanged.
-    """
-    gaze = as_dict(gaze)
-    if landmarks is None and not (gaze or {}).get("face_found"):
-        return jpeg
-    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        return jpeg
-    draw_pose(image, landmarks)
-    if gaze:
-        image = draw_gaze(image, gaze)
-    ok, out = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return out.tobytes() if ok else jpeg
 
 
 def joint_mean(angles: Mapping[str, float], joint: str) -> float | None:

@@ -13,12 +13,12 @@ from streamlit_app.gaze.view import (
     format_attention,
     gaze_caption,
     gaze_chart,
-    gaze_overlay_jpeg,
     gaze_trend_frame,
 )
+from streamlit_app.live_view import live_view
 from streamlit_app.models import LinkState
 from streamlit_app.poller import HubPoller
-from streamlit_app.render import connection_message, jpeg_img_html
+from streamlit_app.render import connection_message
 from streamlit_app.resources import get_poller, hub_call, page_settings
 
 # A 30 s chart and a re-encoded frame need not redraw at the live pages' 10 Hz.
@@ -73,10 +73,10 @@ def render_gaze(poller: HubPoller, camera_id: str) -> None:
              help="< 0: looking down (changes the trunk and neck position in a squat).")
     picture, chart = st.columns([2, 3])
     with picture:
-        image = analysed.overlay_jpeg or (analysed.image.jpeg if analysed.image is not None else None)
-        if image is not None:
-            alt = f"{camera_id} seq {analysed.analysis.seq}, gaze"
-            st.html(jpeg_img_html(gaze_overlay_jpeg(image, gaze), alt))
+        # The camera's live frames with the gaze arrow, drawn in the browser.
+        settings = page_settings()
+        live_view(settings.hub_url, settings.browser_hub_url, [camera_id], key=f"gaze_{camera_id}", overlay=True,
+                  columns=1)
         st.caption(gaze_caption(gaze))
     with chart:
         df = gaze_trend_frame(poller.trend(camera_id))

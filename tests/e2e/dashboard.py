@@ -4,7 +4,6 @@ script has run, and what Live, Coach and Monitor show (from the DOM Streamlit re
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,43 +66,6 @@ def exceptions(page) -> list[str]:
     return [found.nth(i).inner_text() for i in range(found.count())]
 
 
-_TILE_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] img[alt]')]
-  .filter(img => / seq \\d+$/.test(img.alt))
-  .map(img => {
-    let el = img, caption = null;
-    while (el && !(caption = el.querySelector('[data-testid="stCaptionContainer"]'))) el = el.parentElement;
-    return [img.alt, caption ? caption.innerText : null];
-  })"""
-_TILE_ALT = re.compile(r"^(?P<camera>[A-Za-z0-9_-]+) seq (?P<seq>\d+)$")
-_CLOCK = re.compile(r"(\d\d):(\d\d):(\d\d)\.(\d{3})")
-
-
-@dataclass(frozen=True)
-class Tile:
-    """One camera image of the Live page: its seq and the capture time its caption shows (local
-    time of day, s)."""
-
-    camera_id: str
-    seq: int
-    capture_s: float
-
-
-def live_tiles(page) -> dict[str, Tile]:
-    """The Live page's camera tiles by camera id (the synchronised set's images are left out)."""
-    out = {}
-    for alt, caption in page.evaluate(_TILE_JS):
-        m, clock = _TILE_ALT.match(alt), _CLOCK.search(caption or "")
-        if m and clock:
-            h, mi, s, ms = map(int, clock.groups())
-            out[m["camera"]] = Tile(m["camera"], int(m["seq"]), h * 3600 + mi * 60 + s + ms / 1e3)
-    return out
-
-
-def seconds_later(earlier: float, later: float) -> float:
-    """How far ``later`` is after ``earlier`` (times of day, s), across midnight too."""
-    return (later - earlier) % 86_400
-
-
 _METRICS_JS = """() => {
   const out = {};
   for (const m of document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')) {
@@ -130,3 +92,41 @@ def grid_cells(page) -> list[str]:
     cells = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"] [role="gridcell"]')
     return [t.strip() for t in cells.all_inner_texts()]
 
+
+
+_CANVAS_JS = """() => [...document.querySelectorAll('canvas[data-camera-id]')].map(c => ({
+  view: c.closest('[data-view]') ? c.closest('[data-view]').dataset.view : null,
+  camera: c.dataset.cameraId, capture_ns: c.dataset.captureNs, overlay_seq: c.dataset.overlaySeq || null}))"""
+
+
+def live_frames(page):
+    """The documents of the page's live view elements (streamlit_app/live_view), in page order.
+    Found from their iframes: ``page.frames`` misses frames attached after a page switch."""
+    frames = [el.content_frame() for el in page.query_selector_all('iframe[src*="formsync_live_view"]')]
+    return [f for f in frames if f is not None]
+
+
+def live_canvases(page, view: str | None = None) -> list[dict]:
+    """Every live canvas of the page: ``{"view", "camera", "capture_ns", "overlay_seq"}`` (``view``:
+    ``cameras``, ``sync`` or ``overlay``), only those of ``view`` when given."""
+    out = []
+    for frame in live_frames(page):
+        try:
+            out += frame.evaluate(_CANVAS_JS)
+        except Exception:  # a frame that navigated away meanwhile
+            continue
+    return [c for c in out if view is None or c["view"] == view]
+
+
+def paint_log(page, view: str | None = None) -> list[dict]:
+    """Every paint the page's live views logged (``window.formsyncPaints``), with their view."""
+    out = []
+    for frame in live_frames(page):
+        try:
+            seen, paints = frame.evaluate(
+                "() => [document.getElementById('grid').dataset.view, window.formsyncPaints || []]")
+        except Exception:
+            continue
+        if view is None or seen == view:
+            out += [{**p, "view": seen} for p in paints]
+    return out

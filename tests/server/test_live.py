@@ -1,6 +1,7 @@
 """The hub's live view: display tokens, the live socket's frames and sets, and its viewers."""
 
 import asyncio
+import json
 import time
 
 import aiohttp
@@ -178,3 +179,27 @@ def test_a_stalled_viewer_loses_only_its_own_frames():
     got, slow_dropped, fast_dropped = run(scenario())
     assert got["fast"] == list(range(50)) and fast_dropped == 0
     assert got["slow"][-1] == 49 and len(got["slow"]) <= 3 and slow_dropped >= 45
+
+
+def test_watched_cameras_results_are_sent_for_overlays(live_hub):
+    from formsync.wire.analysis import AnalysisIn
+    from tests.server.test_analysis_api import result
+
+    async def scenario():
+        token = await _token(live_hub)
+        async with aiohttp.ClientSession() as s:
+            ws, _ = await open_live(s, live_hub.url, token, cameras=["ov"], analysis=True)
+            t = time.time_ns() - 10**8
+            await _upload(live_hub, "ov", 0, t, synthetic_jpeg(5))
+            async with open_session(TOKENS["worker"]) as w:
+                await HubClient(w, live_hub.url).post_analysis("ov", AnalysisIn(**result(0, t)))
+            got = []
+            while not any(m.type == aiohttp.WSMsgType.TEXT for m in got):
+                got.append(await ws.receive(timeout=5))
+            await ws.close()
+            return got
+
+    got = run(scenario())
+    text = next(json.loads(m.data) for m in got if m.type == aiohttp.WSMsgType.TEXT)
+    assert (text["type"], text["camera_id"], text["result"]["seq"]) == ("analysis", "ov", 0)
+    assert text["result"]["landmarks"][0] == [0.5, 0.5, 0.0, 0.9] and text["result"]["rep"]["phase"] == "bottom"

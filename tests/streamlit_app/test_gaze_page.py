@@ -69,7 +69,9 @@ def test_gaze_page_shows_attention_arrow_chart_and_calibrates(hub, face_jpeg, mo
         assert at.title[0].value == "Gaze" and at.selectbox[0].value == "laptop"
         metrics = {m.label: m.value for m in at.metric}
         assert metrics == {"Attention": "70 %", "On target": "no", "Blinks": "1", "Head pitch": "-10°"}
-        assert ["laptop seq 3, gaze"] in [alts(body) for body in images(at)]
+        # The camera's live frames with the gaze arrow drawn in the browser (streamlit_app/live_view).
+        views = [json.loads(c.proto.json_args) for c in at.get("component_instance")]
+        assert [(v["cameras"], v["overlay"]) for v in views] == [(["laptop"], True)]
         assert len(at.get("vega_lite_chart")) == 1
         captions = "\n".join(c.value for c in at.caption)
         assert "gaze yaw -3°, pitch -20° · off target" in captions

@@ -101,6 +101,7 @@ def test_frame_fetches_coalesce_one_in_flight_per_camera(hub, camera_jpegs, make
     # Long refreshes: only frame events trigger fetches here.
     poller = make_poller(hub.url, client_factory=GatedClient, cameras_refresh_s=10, sync_refresh_s=10)
     assert poller.wait_for(connected, 5)
+    poller.frame("front")  # a page reads it: its frames are fetched
     post_frame(hub.url, "front", 0, jpeg)
     assert GatedClient.first_fetch_started.wait(5)
     for seq in range(1, 30):  # 29 events arrive while the first fetch is held
@@ -195,6 +196,7 @@ def test_a_set_is_not_shown_until_all_its_images_arrive(hub, camera_jpegs, make_
 
     poller = make_poller(hub.url, client_factory=LosesSide)
     assert poller.wait_for(connected, 5)
+    poller.synced_images()  # a page reads the sets' images
     base = time.time_ns()
     for seq in range(3):
         post_synced_pair(hub.url, camera_jpegs, seq, base)
@@ -228,6 +230,7 @@ def test_synced_image_fetches_coalesce_one_set_at_a_time(hub, camera_jpegs, make
     # No periodic sync reads: only sync_set events trigger them here.
     poller = make_poller(hub.url, client_factory=GatedFrames, cameras_refresh_s=0.1, sync_refresh_s=10)
     assert poller.wait_for(connected, 5)
+    poller.synced_images()
     base = time.time_ns()
     post_synced_pair(hub.url, camera_jpegs, 0, base)
     assert poller.wait_for(lambda p: [c.online for c in p.cameras()] == [True, True], 5)
@@ -256,3 +259,17 @@ def test_hub_client_fetches_a_frame_by_seq(hub, camera_jpegs):
     frame = asyncio.run(fetch(1))
     assert (frame.camera_id, frame.seq, frame.source_frame, frame.jpeg) == ("front", 1, 101, jpegs[1])
     assert asyncio.run(fetch(99)) is None  # not (or no longer) in the ring
+
+
+def test_frames_are_downloaded_only_while_someone_reads_them(hub, camera_jpegs, make_poller):
+    poller = make_poller(hub.url)
+    assert poller.wait_for(connected, 5)
+    base = time.time_ns()
+    for seq in range(3):
+        post_synced_pair(hub.url, camera_jpegs, seq, base)
+    # The poller follows the cameras and the sets, but no page read a frame: it downloads none.
+    assert poller.wait_for(lambda p: p.sync_set() is not None and len(p.cameras()) == 2, 5)
+    assert poller.frame_fetches == {}
+    # A reader asks for one camera: that camera's frames are fetched, the other's still not.
+    assert poller.wait_for(newest_seq("front", 2), 5)
+    assert set(poller.frame_fetches) == {"front"}

@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from formsync.wire.frames import FrameMeta
 from streamlit_app.models import HubConnection, LinkState
 from streamlit_app.render import (
     age_ms,
@@ -18,9 +17,7 @@ from streamlit_app.render import (
     quality_badge,
     rows,
     status_badge,
-    sync_frame_caption,
     sync_quality,
-    synced_set_html,
 )
 
 # 2024-01-02 03:04:05.678901234 UTC
@@ -146,22 +143,3 @@ def test_sync_quality_at_30_fps_pairs_within_16_7_ms():
 
 def test_quality_badge():
     assert quality_badge("good", "green") == ":green-badge[good]"
-
-
-def test_sync_frame_caption():
-    meta = dict(camera_id="a", seq=7, capture_time_ns=T + 12_500_000, hub_receive_time_ns=T + 20_000_000,
-                width=640, height=480, bytes=1000)
-    synced = FrameMeta(**meta, source_frame=42, clock_offset_ns=-350_200_000, clock_uncertainty_ns=400_000)
-    assert sync_frame_caption(synced, T, UTC) == (
-        "03:04:05.691 (+12 ms) · seq 7 · source frame 42 · clock -350 ms ± 0.4 ms")
-    assert sync_frame_caption(FrameMeta(**meta), T + 12_500_000, UTC) == (
-        "03:04:05.691 (+0.0 ms) · seq 7 · clock not synchronised")
-
-
-def test_synced_set_html_is_one_block_of_figures_in_order():
-    block = synced_set_html([("a<1>", b"\xff\xd8one", "a seq 1", "cap & 1"),
-                             ("b", b"\xff\xd8two", "b seq 1", "cap 2")])
-    assert block.startswith("<div") and block.count("<figure") == 2
-    assert block.index('alt="a seq 1"') < block.index('alt="b seq 1"')
-    assert "a&lt;1&gt;" in block and "cap &amp; 1" in block
-    assert base64.b64encode(b"\xff\xd8two").decode() in block
