@@ -56,10 +56,11 @@ def test_live_page_paints_frames_at_camera_rate_in_both_views(demo, context, sho
     # The demo's clips play at ~30 fps: the page keeps up with at least half of what the hub gets
     # even on 2 shared cores (bench/display.py measures how close it comes).
     assert all(fps[c] >= 0.5 * camera_fps[c] for c in CAMERAS), (fps, camera_fps)
-    # Each canvas's data-capture-ns is the frame it last painted.
-    shown = {c["camera"]: int(c["capture_ns"]) for c in live_canvases(page, "cameras")}
+    # Each canvas's data-capture-ns is the frame it last painted: read after the paint log, it is
+    # never older than the log's newest paint (paints go on between the two reads).
     painted = {p["camera"]: int(p["capture_ns"]) for p in paint_log(page, "cameras")}
-    assert all(shown[c] >= painted[c] - 200_000_000 for c in CAMERAS), (shown, painted)
+    shown = {c["camera"]: int(c["capture_ns"]) for c in live_canvases(page, "cameras")}
+    assert all(shown[c] >= painted[c] for c in CAMERAS), (shown, painted)
     # The synchronised view paints whole sets: every camera's canvas shows the same moment.
     assert wait_until(lambda: len([c for c in live_canvases(page, "sync") if c["capture_ns"]]) == len(CAMERAS),
                       timeout=10, interval=0.25), live_canvases(page, "sync")
