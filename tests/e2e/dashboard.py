@@ -118,6 +118,13 @@ def live_canvases(page, view: str | None = None) -> list[dict]:
     return [c for c in out if view is None or c["view"] == view]
 
 
+def posed_frames(page) -> dict[str, str]:
+    """The cameras whose live canvas shows an analysed frame with its pose drawn over it:
+    camera id -> the painted frame's capture time (ns, as text). Empty until results arrive."""
+    return {c["camera"]: c["capture_ns"] for c in live_canvases(page, "overlay")
+            if c["overlay_seq"] and c["capture_ns"]}
+
+
 def paint_log(page, view: str | None = None) -> list[dict]:
     """Every paint the page's live views logged (``window.formsyncPaints``), with their view."""
     out = []

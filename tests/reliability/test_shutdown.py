@@ -160,8 +160,9 @@ def test_ctrl_c_stops_the_demo_within_5_s_quietly_and_completely(tmp_path, with_
             sync_api = pytest.importorskip("playwright.sync_api")
             pw = sync_api.sync_playwright().start()
             browser, page = _chromium_page(pw, demo.ui_url)
-            posed = page.locator('[data-testid="stMain"] img[alt$=" with pose"]')
-            assert wait_until(lambda: posed.count() > 0, 60, 0.5)  # the page is live, not just loaded
+            from tests.e2e.dashboard import posed_frames
+
+            assert wait_until(lambda: posed_frames(page), 60, 0.5)  # the page is live, not just loaded
         processes = _tree(demo.proc.pid)
         assert len(processes) == 5, [p.cmdline() for p in processes]  # demo, hub, worker, cameras, dashboard
         started = time.monotonic()
