@@ -53,6 +53,9 @@ class LiveFanout:
         self.bus = bus
         self.viewers: dict[str, Viewer] = {}
         self._ids = itertools.count(1)
+        # Counts of closed sockets, so the totals /metrics reports never go down when one closes.
+        self._closed_sent = 0
+        self._closed_dropped = 0
 
     def add(self) -> Viewer:
         viewer = Viewer(viewer_id=f"v{next(self._ids)}")
@@ -60,7 +63,16 @@ class LiveFanout:
         return viewer
 
     def remove(self, viewer: Viewer) -> None:
-        self.viewers.pop(viewer.viewer_id, None)
+        if self.viewers.pop(viewer.viewer_id, None) is not None:
+            self._closed_sent += viewer.sent
+            self._closed_dropped += viewer.mailbox.dropped
+
+    def totals(self) -> tuple[int, int]:
+        """``(sent, dropped)``: messages sent to and items replaced unsent in every viewer's
+        mailbox since the hub started, open and closed sockets alike."""
+        live = list(self.viewers.values())
+        return (self._closed_sent + sum(v.sent for v in live),
+                self._closed_dropped + sum(v.mailbox.dropped for v in live))
 
     def dispatch(self, event: dict) -> None:
         kind = event.get("type")

@@ -25,6 +25,9 @@ store, processes and hosts from the latest heartbeats, the event bus, active ale
 | ``formsync_events_published_total`` | | events | |
 | ``formsync_events_dropped_total`` | | events | dropped for slow subscribers (their oldest) |
 | ``formsync_alerts_firing`` | level | alerts | active alerts |
+| ``formsync_live_viewers`` | | sockets | open live-view sockets (browsers) |
+| ``formsync_live_messages_sent_total`` | | messages | frames and sets sent to live viewers |
+| ``formsync_live_dropped_total`` | | items | replaced unsent in a viewer's size-1 slots (slow viewer) |
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class HubStateCollector:
 
     def collect(self) -> Iterator[Metric]:
         now_ns = time.time_ns()
-        for part in (self._cameras, self._heartbeats, self._bus, self._alerts):
+        for part in (self._cameras, self._heartbeats, self._bus, self._live, self._alerts):
             try:
                 yield from part(now_ns)
             except Exception:  # one broken part must not cost the whole scrape
@@ -156,6 +159,17 @@ class HubStateCollector:
         yield CounterMetricFamily("formsync_events_published", "Events published.", value=bus.published)
         yield CounterMetricFamily("formsync_events_dropped", "Events dropped for subscribers too slow to take them.",
                                   value=bus.dropped)
+
+    def _live(self, _now_ns: int) -> Iterator[Metric]:
+        fanout = getattr(self.state, "live", None)
+        if fanout is None:
+            return
+        sent, dropped = fanout.totals()
+        yield GaugeMetricFamily("formsync_live_viewers", "Open live-view sockets.", value=len(fanout.viewers))
+        yield CounterMetricFamily("formsync_live_messages_sent", "Frames and sets sent to live viewers.",
+                                  value=sent)
+        yield CounterMetricFamily("formsync_live_dropped", "Items replaced unsent in live viewers' slots.",
+                                  value=dropped)
 
     def _alerts(self, _now_ns: int) -> Iterator[Metric]:
         monitor = getattr(self.state, "monitor", None)

@@ -6,6 +6,7 @@ import time
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from formsync.hub_client import HubClient, HubRejected, open_session
 from formsync.live_stream import LiveRefused, open_live, unpack
@@ -112,9 +113,11 @@ def test_socket_streams_newest_frames_and_sets_and_forgets_closed_viewers(live_h
                 got.append(unpack(await ws.receive_bytes(timeout=5)))
             await ws.close()
             gone = await _wait_gone(HubClient(vs, live_hub.url), ready.viewer_id)
-            return ready, listed, got, gone
+            async with vs.get(f"{live_hub.url}/metrics") as r:
+                metrics = {m.name: m for m in text_string_to_metric_families(await r.text())}
+            return ready, listed, got, gone, metrics
 
-    ready, listed, got, gone = run(scenario())
+    ready, listed, got, gone, metrics = run(scenario())
     assert ready.viewer_id in listed
     frames = [m for m in got if m.header.kind == "frame"]
     assert all(m.jpegs == (jpegs[m.header.camera_id],) for m in frames)
@@ -127,6 +130,10 @@ def test_socket_streams_newest_frames_and_sets_and_forgets_closed_viewers(live_h
     assert sync.header.spread_ms == pytest.approx(1.0)
     assert sync.jpegs == (jpegs["a"], jpegs["b"])
     assert gone
+    # A closed socket's messages still count in /metrics, and it no longer counts as a viewer.
+    assert metrics["formsync_live_viewers"].samples[0].value == 0
+    sent = metrics["formsync_live_messages_sent"].samples[0]
+    assert sent.name == "formsync_live_messages_sent_total" and sent.value >= len(got)
 
 
 async def _wait_gone(client: HubClient, viewer_id: str) -> bool:
@@ -174,10 +181,13 @@ def test_a_stalled_viewer_loses_only_its_own_frames():
             await asyncio.sleep(0.001)
         for t in tasks:
             t.cancel()
-        return got, slow.mailbox.dropped, fast.mailbox.dropped
+        totals = fanout.totals()
+        fanout.remove(slow)
+        return got, slow.mailbox.dropped, fast.mailbox.dropped, totals, fanout.totals()
 
-    got, slow_dropped, fast_dropped = run(scenario())
+    got, slow_dropped, fast_dropped, totals, after_close = run(scenario())
     assert got["fast"] == list(range(50)) and fast_dropped == 0
+    assert totals == (len(got["fast"]) + len(got["slow"]), slow_dropped) == after_close
     assert got["slow"][-1] == 49 and len(got["slow"]) <= 3 and slow_dropped >= 45
 
 
