@@ -60,7 +60,7 @@ def _run_workers(workers: int, settings, overrides: dict) -> int:
 
     import uvicorn
 
-    for key, value in overrides.items():
+    for key, value in {**overrides, "processes": workers}.items():
         os.environ[f"FORMSYNC_HUB_{key.upper()}"] = str(value)
     uvicorn.run(
         "server.app:create_app", factory=True, workers=workers, host=settings.host, port=settings.port,

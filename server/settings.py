@@ -52,6 +52,10 @@ class HubSettings(SecuritySettings, LiveSettings, BaseSettings):
         description="`redis://host:port/db`: keep the hub's shared state in Redis so several hub processes "
                     "and machines serve the same cameras. Unset: in memory and in the SQLite database "
                     "(one hub).")
+    processes: int = Field(
+        1, ge=1,
+        description="Hub processes sharing this port (`fastapi_server.py --workers N` sets it): above 1, "
+                    "each process's heartbeat id carries its pid so the Monitor page lists them apart.")
     # -- references (server/references) --
     reference_dir: str | None = Field(
         None,

@@ -56,6 +56,13 @@ def heartbeat_received(state, body: dict, now_ns: int) -> dict:
     return view
 
 
+def hub_process_id(settings) -> str:
+    """``hub:<host>:<port>``, with ``+p<pid>`` when several processes share the port: they are
+    told apart by pid, as uvicorn's supervisor restarts them under new ones."""
+    parts = [str(settings.port)] + ([f"p{os.getpid()}"] if settings.processes > 1 else [])
+    return process_id("hub", *parts)
+
+
 class HubMonitor:
     """Owns the alert engine; reads the rest from ``state`` (``app.state``)."""
 
@@ -192,7 +199,7 @@ async def run_monitor(app: FastAPI) -> AsyncIterator[HubMonitor]:
     # Free disk is measured where the database lives: the disk the hub fills.
     disk = os.path.dirname(os.path.abspath(settings.db_path))
     own = await asyncio.to_thread(  # psutil baselines are /proc reads
-        lambda: HeartbeatSource(process_id("hub", str(settings.port)), "hub",
+        lambda: HeartbeatSource(hub_process_id(settings), "hub",
                                 interval_s=settings.heartbeat_interval_s,
                                 host=HostCollector(disk, max_age_s=settings.heartbeat_interval_s / 2)))
     monitor = HubMonitor(app.state, AlertEngine(app.state.alert_rules), alert_log, own,

@@ -50,6 +50,16 @@ def test_two_hub_processes_on_one_port_serve_every_camera(tmp_path, redis_url):
             assert latest.headers["x-frame-seq"] == "9" and latest.content == synthetic_jpeg(9)
             (cam,) = httpx.get(f"{url}/api/v1/cameras", timeout=5).json()["cameras"]
             assert (cam["camera_id"], cam["frames_total"], cam["gaps"]) == ("side", 10, 0)
+        # Each process reports its own heartbeat, under an id naming its pid (the supervisor's
+        # children also include multiprocessing's resource tracker).
+        pids = {f"p{c.pid}" for c in psutil.Process(proc.pid).children()}
+
+        def hub_heartbeats() -> set[str]:
+            listed = httpx.get(f"{url}/api/v1/heartbeats", timeout=5).json()["processes"]
+            return {p["process_id"].rsplit("+", 1)[-1] for p in listed if p["role"] == "hub"}
+
+        assert wait_until(lambda: len(hub_heartbeats()) == 2 and hub_heartbeats() <= pids, 15), \
+            (hub_heartbeats(), pids)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
