@@ -56,4 +56,5 @@ async def send_heartbeats(worker: AnalysisWorker, interval_s: float = DEFAULT_IN
     source = await asyncio.to_thread(  # psutil baselines are /proc reads
         HeartbeatSource, process_id("worker", worker.worker_id), "worker", build=AnalysisRates(worker),
         interval_s=interval_s)
-    await HeartbeatSender(source, worker.hub_url, worker.token).serve(goodbye=goodbye)
+    await HeartbeatSender(source, worker.hub_urls[0], worker.token,
+                          fallback_hub_urls=worker.hub_urls[1:]).serve(goodbye=goodbye)

@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,7 +127,10 @@ class CameraTrack:
 
 class AnalysisWorker:
     """Args:
-        hub_url: hub base URL.
+        hub_url: hub base URL, or several hubs sharing their state in Redis, in order of
+            preference: when the one followed is unreachable the worker moves to the next at once,
+            backing off only once none answered (its cameras' leases and sets are in Redis, so
+            any hub carries on with them).
         make_analyzer: builds a fresh analyser for a camera id (called on that camera's thread).
         worker_id: reported with every result.
         rest_s: pause that ends a set (``analysis.sets``), seconds of capture time.
@@ -154,11 +157,16 @@ class AnalysisWorker:
     ``follow_error`` say whether it currently follows the hub (reported in the heartbeat).
     """
 
-    def __init__(self, hub_url: str, make_analyzer: Callable[[str], FrameAnalyzer], worker_id: str = "worker",
+    def __init__(self, hub_url: str | Sequence[str], make_analyzer: Callable[[str], FrameAnalyzer],
+                 worker_id: str = "worker",
                  rest_s: float = 10.0, references: WorkerReferences | None = None, build_references: bool = False,
                  token: SecretStr | str | None = None, spool_dir: Path | None = None, max_cameras: int = 8,
                  lease_ttl_ms: int = LEASE_TTL_MS) -> None:
-        self.hub_url = hub_url.rstrip("/")
+        urls = [hub_url] if isinstance(hub_url, str) else list(hub_url)
+        if not urls:
+            raise ValueError("at least one hub URL")
+        self.hub_urls = [u.rstrip("/") for u in urls]
+        self.hub_url = self.hub_urls[0]
         # Worker token (server/auth.py): default FORMSYNC_WORKER_TOKEN; sent on every request.
         self.token = token if token is not None else token_from_env(WORKER_TOKEN_ENV)
         self.make_analyzer = make_analyzer
@@ -286,14 +294,15 @@ class AnalysisWorker:
             track.analyzer.close()
 
     async def _follow(self, hub: HubClient) -> None:
-        """Follow the hub's events until cancelled, whatever fails: reconnect with backoff."""
-        delays = None
+        """Follow the hub's events until cancelled, whatever fails: reconnect, to the next hub
+        at once while there is one not tried since the last success, else with backoff."""
+        delays, failed_over = None, 0
         while True:
             try:
                 async with hub.events(WORKER_EVENT_TYPES, heartbeat_s=10) as stream:
                     await self._on_connected()
                     log.info("following %s%s", self.hub_url, "" if delays is None else " again")
-                    delays = None
+                    delays, failed_over = None, 0
                     self.following, self.follow_error = True, None
                     self.connected.set()
                     async for text in stream:
@@ -309,8 +318,20 @@ class AnalysisWorker:
             self.following, self.follow_error = False, error
             self.follower_restarts += 1
             self.connected.clear()
+            if len(self.hub_urls) > 1:
+                self._next_hub(hub, error)
+                failed_over += 1
+                if failed_over < len(self.hub_urls):
+                    continue
+                failed_over = 0
             delays = delays or reconnect_delays()
             await asyncio.sleep(next(delays))
+
+    def _next_hub(self, hub: HubClient, error: str) -> None:
+        index = (self.hub_urls.index(self.hub_url) + 1) % len(self.hub_urls)
+        log.warning("hub %s unavailable (%s): moving to %s", self.hub_url, error, self.hub_urls[index])
+        self.hub_url = self.hub_urls[index]
+        hub.move_to(self.hub_url)
 
     def _handle_event(self, text: str, hub: HubClient) -> None:
         """Parse and act on one event; a malformed one is counted and skipped, and logged the
@@ -642,7 +663,9 @@ def _versions(references) -> dict[str, tuple[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m analysis.worker", description="FormSync analysis worker",
                                 epilog="A hub that requires tokens takes the worker token from FORMSYNC_WORKER_TOKEN.")
-    p.add_argument("--hub", default="http://127.0.0.1:8000", help="hub base URL")
+    p.add_argument("--hub", action="append", metavar="URL",
+                   help="hub base URL (default http://127.0.0.1:8000); repeat it for hubs sharing Redis, "
+                        "in order of preference: the worker moves to the next when its hub is unreachable")
     p.add_argument("--worker-id", default="worker", help="name reported with results")
     p.add_argument("--status-interval", type=float, default=5.0, help="seconds between status lines")
     p.add_argument("--rest-s", type=float, default=10.0, help="a pause this long (s) ends a set")
@@ -667,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
 
     make = functools.partial(default_analyzer, gaze=not args.no_gaze, gaze_fps=args.gaze_fps)
     # The library is where missing defaults are built (FORMSYNC_REFERENCE_DIR) before they go to the hub.
-    worker = AnalysisWorker(args.hub, make, args.worker_id, rest_s=args.rest_s,
+    worker = AnalysisWorker(args.hub or ["http://127.0.0.1:8000"], make, args.worker_id, rest_s=args.rest_s,
                             references=WorkerReferences(ReferenceLibrary()),
                             build_references=not args.no_reference_jobs, max_cameras=args.max_cameras,
                             lease_ttl_ms=args.lease_ttl_ms)

@@ -141,6 +141,11 @@ class HubClient:
 
     def __init__(self, session: aiohttp.ClientSession, hub_url: str) -> None:
         self.session = session
+        self.move_to(hub_url)
+
+    def move_to(self, hub_url: str) -> None:
+        """Send every later request to ``hub_url``: hubs sharing their state in Redis serve
+        alike, so a process given several moves on when its hub is unreachable."""
         self.base = hub_url.rstrip("/")
         self.api = f"{self.base}/api/v1"
         self.ws_api = self.base.replace("http", "ws", 1) + "/api/v1"

@@ -3,7 +3,8 @@ dashboard.
 
 ``make demo REDIS=1``: the hubs' shared state in a local ``redis-server`` (started here, stopped
 last), two hub processes (``HUB_PORT`` and the next port) and two workers, one following each hub;
-the cameras stream to the first hub and move to the second if it goes (``--hub`` twice). The
+the cameras stream to the first hub, and cameras and workers move to the other hub if theirs goes
+(``--hub`` twice). The
 Monitor page shows which hub and which worker serve each camera.
 
 Ctrl-C (or any child dying) stops everything it started within 5 s: the dashboard, the cameras
@@ -177,8 +178,10 @@ def main() -> int:
                 return 1
         for i, url in enumerate(hub_urls):
             worker_id = ["--worker-id", f"worker-{i + 1}"] if args.redis else []
+            # Each worker prefers its own hub and moves to the other when that one goes away.
+            hubs = [a for u in hub_urls[i:] + hub_urls[:i] for a in ("--hub", u)]
             start("worker" if i == 0 else f"worker-{i + 1}",
-                  [py, "-m", "analysis.worker", "--hub", url, *worker_id, "--status-interval", "30"])
+                  [py, "-m", "analysis.worker", *hubs, *worker_id, "--status-interval", "30"])
         start("cameras", [py, "webcam_client.py", *[a for url in hub_urls for a in ("--hub", url)],
                           *camera_args(sources)])
         start("dashboard", [py, "-m", "streamlit_app.serve",
