@@ -32,8 +32,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	sh scripts/ensure_chromium.sh   # Debian's chromium for tests/e2e (they skip, saying why, without it)
-	sh scripts/ensure_redis.sh      # Debian's redis-server for the Redis-backed hub's tests (likewise)
+	# Debian's chromium for tests/e2e and redis-server for the Redis-backed hub's tests (without
+	# them those tests skip, saying why).
+	sh scripts/ensure_apt.sh chromium=chromium redis-server=redis-server
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -176,7 +176,7 @@ def main() -> int:
             if not wait_http(f"{url}/healthz", 20, hub):
                 print(f"demo: the hub did not come up on {url} (is the port taken? try HUB_PORT=8010)")
                 return 1
-        for i, url in enumerate(hub_urls):
+        for i in range(len(hub_urls)):
             worker_id = ["--worker-id", f"worker-{i + 1}"] if args.redis else []
             # Each worker prefers its own hub and moves to the other when that one goes away.
             hubs = [a for u in hub_urls[i:] + hub_urls[:i] for a in ("--hub", u)]

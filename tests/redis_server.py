@@ -3,7 +3,7 @@
 Each ``RedisServer`` runs Debian's ``redis-server`` on a free loopback port with persistence off
 (a test's data lives as long as the test), in a temporary folder; ``kill()`` and ``start()`` again
 on the same port simulate a Redis crash and restart. Tests skip, saying why, where the binary is
-missing (``scripts/ensure_redis.sh`` installs it for ``make test``).
+missing (``scripts/ensure_apt.sh`` installs it for ``make test``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ REDIS_SERVER = shutil.which("redis-server")
 def require_redis_server() -> str:
     """The ``redis-server`` path; skips the calling test where it is not installed."""
     if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed (scripts/ensure_redis.sh installs Debian's redis-server)")
+        pytest.skip("redis-server is not installed (scripts/ensure_apt.sh installs Debian's redis-server)")
     return REDIS_SERVER
 
 

@@ -15,7 +15,7 @@ import time
 
 
 class RedisNotInstalled(RuntimeError):
-    """No ``redis-server`` on PATH (``scripts/ensure_redis.sh`` installs Debian's)."""
+    """No ``redis-server`` on PATH (``scripts/ensure_apt.sh`` installs Debian's)."""
 
 
 def _free_port() -> int:
@@ -43,7 +43,8 @@ class LocalRedis:
     def start(self) -> LocalRedis:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise RedisNotInstalled("redis-server is not installed (sh scripts/ensure_redis.sh installs Debian's)")
+            raise RedisNotInstalled(
+                "redis-server is not installed (sh scripts/ensure_apt.sh redis-server=redis-server installs it)")
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", self.dir, "--daemonize", "no", "--loglevel", "warning"],

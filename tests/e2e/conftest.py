@@ -1,7 +1,7 @@
 """End-to-end fixtures: the whole demo (hub, analysis worker, two clip cameras, Streamlit) started by
 ``scripts/demo.py`` on free loopback ports, and Debian's Chromium driven by Playwright.
 
-Without Chromium (``make test`` installs it with scripts/ensure_chromium.sh) or Playwright, or
+Without Chromium (``make test`` installs it with scripts/ensure_apt.sh) or Playwright, or
 without the shared footage, every test here is skipped with the reason.
 """
 
@@ -39,7 +39,7 @@ def _requirements() -> None:
     pytest.importorskip("playwright.sync_api", reason='playwright is not installed (pip install -e ".[dev]")')
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium with "
-                    "scripts/ensure_chromium.sh (needs root or password-less sudo); "
+                    "scripts/ensure_apt.sh (needs root or password-less sudo); "
                     "or point FORMSYNC_E2E_CHROMIUM at one")
     if not SQUAT_DIR.is_dir():
         pytest.skip(f"shared footage not found at {SQUAT_DIR}")

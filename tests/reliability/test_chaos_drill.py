@@ -86,7 +86,7 @@ def test_kill_worker_hub_and_camera_mid_set_and_nothing_is_lost_or_doubled(tmp_p
 
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs it: scripts/ensure_chromium.sh)")
+        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs it: scripts/ensure_apt.sh)")
     logs = {name: tmp_path / f"{name}.log" for name in ("worker", "client", "dashboard")}
     spool = {"FORMSYNC_WORKER_SPOOL_DIR": str(tmp_path / "spool")}
     cams = [f"side={SIDE}", f"front={FRONT}"]

@@ -139,7 +139,7 @@ def _chromium_page(pw, ui_url: str):
     from tests.e2e.dashboard import open_app
 
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs it: scripts/ensure_chromium.sh)")
+        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs it: scripts/ensure_apt.sh)")
     browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
     page = browser.new_page()
     open_app(page, ui_url, "Coach")
