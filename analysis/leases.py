@@ -14,6 +14,10 @@ analysed by exactly one of them.
   lost, or no successful renewal for a whole lifetime (the hub unreachable: another worker may
   have it by now), ends the worker's claim: it stops analysing the camera.
 - On a deliberate stop the worker releases its leases, so others take the cameras at once.
+- Rebalancing: when one of its cameras ends a set and it holds at least two cameras more than
+  some other live worker with room (a worker started later, say), the worker releases that camera
+  (``should_hand_over``), and the less loaded worker takes it at its next frame. Only at a set's
+  end, so no set is split between two workers.
 """
 
 from __future__ import annotations
@@ -25,12 +29,20 @@ import time
 from collections.abc import Callable
 
 from formsync.hub_client import HubClient, HubRejected, HubUnreachable
-from formsync.wire.leases import LEASE_TTL_MS, LeaseClaim, LeaseRelease, LeaseRenewal
+from formsync.wire.leases import LEASE_TTL_MS, LeaseClaim, LeaseList, LeaseRelease, LeaseRenewal
 
 log = logging.getLogger("formsync.worker.leases")
 
 RETRY_S = 0.25
 """Wait before asking again for a camera the hub gave to a less loaded worker, or while full, s."""
+
+
+def should_hand_over(worker_id: str, instance: str, held: int, listing: LeaseList) -> bool:
+    """Whether a worker holding ``held`` cameras should give one up: some other live worker with
+    room holds at least two fewer (with one fewer, moving a camera would only swap the loads)."""
+    others = [w.cameras for w in listing.workers
+              if (w.worker_id, w.instance) != (worker_id, instance) and w.cameras < w.max_cameras]
+    return bool(others) and held - min(others) >= 2
 
 
 class CameraLeases:
@@ -132,6 +144,22 @@ class CameraLeases:
             await hub.release_lease(camera_id, LeaseRelease(worker_id=self.worker_id, instance=self.instance))
         except (HubUnreachable, HubRejected) as exc:
             log.warning("[%s] releasing the lease failed (it expires in %d ms): %s", camera_id, self.ttl_ms, exc)
+
+    async def hand_over(self, hub: HubClient, camera_id: str) -> bool:
+        """Release ``camera_id`` when a less loaded worker should take it (``should_hand_over``);
+        True when released. Failing to ask the hub keeps the camera."""
+        if camera_id not in self.held:
+            return False
+        try:
+            listing = await hub.leases()
+        except (HubUnreachable, HubRejected) as exc:
+            log.debug("[%s] no lease listing to balance by: %s", camera_id, exc)
+            return False
+        if not should_hand_over(self.worker_id, self.instance, len(self.held), listing):
+            return False
+        log.info("[%s] handed over to a less loaded worker at the end of a set", camera_id)
+        await self.release(hub, camera_id)
+        return True
 
     async def release_all(self, hub: HubClient) -> None:
         await asyncio.gather(*(self.release(hub, cam) for cam in sorted(self.held)))

@@ -271,6 +271,16 @@ class AnalysisWorker:
             return
         for body in bodies:
             self._outbox(camera_id).put(body)
+        if any(body.status == "closed" for body in bodies) and camera_id in self.leases.held:
+            self._spawn(self._balance(camera_id), f"balance:{camera_id}")
+
+    async def _balance(self, camera_id: str) -> None:
+        """After a set of the camera closed: give it to a less loaded worker if there is one; the
+        set begun since (a frame or two) is dropped, the other worker starts its own."""
+        if self._hub is not None and await self.leases.hand_over(self._hub, camera_id):
+            track = self.tracks.get(camera_id)
+            if track is not None:
+                track.executor.submit(self._drop_set_on_thread, track)
 
     def _hand_over(self, camera_id: str, bodies: list[SetIn]) -> None:
         """From a camera's thread: queue its set bodies on the event loop, in the thread's order
