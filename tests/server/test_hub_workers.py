@@ -56,7 +56,9 @@ def test_two_hub_processes_on_one_port_serve_every_camera(tmp_path, redis_url):
 
         def hub_heartbeats() -> set[str]:
             listed = httpx.get(f"{url}/api/v1/heartbeats", timeout=5).json()["processes"]
-            return {p["process_id"].rsplit("+", 1)[-1] for p in listed if p["role"] == "hub"}
+            # Only this port's hubs: the shared Redis may still hold an earlier test's hub heartbeat.
+            return {p["process_id"].rsplit("+", 1)[-1] for p in listed
+                    if p["role"] == "hub" and p["process_id"].split("+")[0].endswith(f":{port}")}
 
         assert wait_until(lambda: len(hub_heartbeats()) == 2 and hub_heartbeats() <= pids, 15), \
             (hub_heartbeats(), pids)
