@@ -16,7 +16,8 @@ from server.live.fanout import LiveFanout, run_fanout
 from server.live.tokens import DisplayTokens
 from server.live_sync import LiveSync
 from server.monitoring.metrics import HubMetrics
-from server.monitoring.monitor import install_monitoring, run_monitor
+from server.monitoring.monitor import host_cpu_percent, install_monitoring, run_monitor
+from server.quality.service import AdaptiveQuality, run_adaptive_quality
 from server.recovery import run_recovery
 from server.references.jobs import ReferenceJobQueue, open_job_queue
 from server.references.store import ReferenceStore, open_reference_store
@@ -56,10 +57,15 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
     async def hub_running(app: FastAPI) -> AsyncIterator[None]:
         bus = app.state.bus
         live_sync = LiveSync(int(settings.sync_max_spread_ms * 1e6), bus.emit, app.state.metrics)
+        app.state.quality = quality = AdaptiveQuality(
+            settings.quality_policy(), app.state.results, lambda: host_cpu_percent(app.state),
+            interval_s=settings.quality_interval_s, analysis_stale_after_s=settings.analysis_stale_after_s,
+            default_camera_fps=settings.default_camera_fps,
+        ) if settings.quality_adaptive else None
         app.state.ingest = IngestService(
             app.state.store, bus, max_frame_bytes=settings.max_frame_bytes, stale_after_s=settings.stale_after_s,
             live_sync=live_sync, metrics=app.state.metrics, limits=UploadLimits.from_settings(settings),
-            shared=app.state.redis is not None,
+            shared=app.state.redis is not None, quality=quality,
         )
         app.state.sets = open_set_store(settings.db_path, settings.redis_url)
         owned = []
@@ -76,7 +82,7 @@ def create_app(settings: HubSettings | None = None, store: FrameStore | None = N
         try:
             # Frame events from every hub (shared state only); heartbeats, lost processes, alerts
             # (server/monitoring/monitor.py).
-            async with follow_frames(app), run_monitor(app):
+            async with follow_frames(app), run_monitor(app), run_adaptive_quality(quality):
                 async with run_recovery(app):  # stale results, unsaved sets, lost jobs (server/recovery.py)
                     async with run_fanout(app.state.live):  # browsers' live sockets (server/live/)
                         yield

@@ -14,6 +14,7 @@ from server.jpeg import jpeg_size
 from server.limits import UploadLimits
 from server.live_sync import LiveSync
 from server.monitoring.metrics import HubMetrics
+from server.quality.service import AdaptiveQuality
 from server.shared_state.connection import REDIS_DOWN
 from server.store import CameraStatus, Frame, FrameStore
 
@@ -43,8 +44,10 @@ class IngestService:
 
     def __init__(self, store: FrameStore, bus: EventBus, *, max_frame_bytes: int, stale_after_s: float,
                  live_sync: LiveSync | None = None, metrics: HubMetrics | None = None,
-                 limits: UploadLimits | None = None, shared: bool = False) -> None:
+                 limits: UploadLimits | None = None, shared: bool = False,
+                 quality: AdaptiveQuality | None = None) -> None:
         self.store = store
+        self.quality = quality
         self.shared = shared
         self.limits = limits
         self.metrics = metrics
@@ -96,6 +99,8 @@ class IngestService:
         )
         result = await self.store.put(frame)
         self._heads[camera_id] = frame
+        if self.quality is not None:
+            self.quality.observe(camera_id, declared_fps, capture_time_ns, frame.hub_receive_time_ns)
         if not self.shared:
             self._observe(frame, result.is_new_camera, result.is_new_stream)
         self.bus.emit(FrameEvent(camera_id=camera_id, seq=seq, capture_time_ns=capture_time_ns,

@@ -10,10 +10,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from formsync.ids import CAMERA_ID_PATTERN  # noqa: F401  (re-exported for the hub's routes)
 from server.live.settings import LiveSettings
+from server.quality.settings import QualitySettings
 from server.security_settings import SecuritySettings
 
 
-class HubSettings(SecuritySettings, LiveSettings, BaseSettings):
+class HubSettings(SecuritySettings, LiveSettings, QualitySettings, BaseSettings):
     """Validated at start-up: a bad value stops the hub with a message naming the field."""
 
     model_config = SettingsConfigDict(

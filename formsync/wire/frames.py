@@ -55,6 +55,20 @@ class FrameMeta(Wire):
                                                          "round trip), ns.")
 
 
+class QualityTarget(Wire):
+    """What one camera should send now (adaptive quality, docs/api.md): carried by every upload
+    answer and obeyed from the camera's next frame. A camera never exceeds its own configured rate,
+    width or quality: a target only lowers them. The policy: ``server/quality/policy.py``."""
+
+    tier: int = Field(ge=0, le=64, description="Index in the hub's tier table, 0 = best.")
+    fps: float = Field(ge=MIN_FPS, le=MAX_FPS, description="Frames per second to send at most.")
+    width: int = Field(ge=16, le=8192, description="Widest frame to send, px (narrower ones are not upscaled).")
+    jpeg_quality: int = Field(ge=1, le=100, description="JPEG quality to encode at, 1-100.")
+    reason: str = Field(max_length=200, description="Why the hub chose it, e.g. `analysis behind: 31 % of "
+                                                    "frames skipped` or `headroom`.")
+    since_ns: TimeNs = Field(description="When the hub last changed this camera's target, ns.")
+
+
 class CameraOut(Wire):
     """One camera as the hub sees it (``GET /api/v1/cameras``)."""
 
@@ -75,6 +89,8 @@ class CameraOut(Wire):
                                                                "ms; null when the camera sent none.")
     clock_uncertainty_ms: float | None = Field(None, ge=0, le=1e13,
                                                description="Bound on the offset's error (as declared), ms.")
+    quality: QualityTarget | None = Field(None, description="The target this hub gives the camera; null with "
+                                                            "adaptive quality off or when it uploads to another hub.")
 
 
 class CamerasOut(Wire):
@@ -95,6 +111,13 @@ class StreamHeader(Wire):
                               description="The camera's frame rate; its upload limit is 2x this (server/limits.py).")
 
 
+class UploadOut(FrameMeta):
+    """``POST /api/v1/cameras/{id}/frames`` answer: the stored frame and the camera's target."""
+
+    target: QualityTarget | None = Field(None, description="What to send from the next frame on; null with "
+                                                           "adaptive quality off.")
+
+
 class StreamAck(Wire):
     """The hub's answer to one WebSocket ingest message: ``ok`` with the stored seq, or the error."""
 
@@ -104,6 +127,7 @@ class StreamAck(Wire):
     status: int | None = Field(None, ge=400, le=599, description="The HTTP status an upload would have got "
                                                                   "(refusals only).")
     error: ErrorDetail | None = Field(None, description="Why the frame was refused (refusals only).")
+    target: QualityTarget | None = Field(None, description="As in the HTTP upload answer (ok only).")
 
 
 class TimeOut(Wire):

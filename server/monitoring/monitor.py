@@ -170,6 +170,14 @@ class HubMonitor:
             await self._save()
 
 
+def host_cpu_percent(state) -> float | None:
+    """The hub machine's CPU busy share, % (the sample its own heartbeat carries, so the cpu_high
+    alert and whoever asks here see one figure); None before the monitor runs. Blocking psutil
+    read at most once per half heartbeat interval: call from a thread."""
+    monitor = getattr(state, "monitor", None)
+    return None if monitor is None else monitor.own.host.sample().get("cpu_percent")
+
+
 def install_monitoring(app: FastAPI) -> None:
     """Called by ``create_app`` once ``app.state.settings`` and ``app.state.metrics`` exist: loads the
     alert rules (a bad rule stops the hub here with a message naming it), and adds the heartbeat

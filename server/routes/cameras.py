@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from formsync.wire import frames as wire
 from formsync.wire.base import I64_MAX
 from formsync.wire.errors import ErrorOut
-from formsync.wire.frames import CamerasOut, FrameMeta
+from formsync.wire.frames import CamerasOut, UploadOut
 from server.auth import CAMERA, READER
 from server.deps import CameraId, IngestDep, MetricsDep, StoreDep
 from server.errors import ApiError
@@ -29,7 +29,7 @@ _JPEG_BODY = {
 
 
 @router.post(
-    "/{camera_id}/frames", status_code=201, response_model=FrameMeta,
+    "/{camera_id}/frames", status_code=201, response_model=UploadOut,
     responses=_ERRORS, openapi_extra=_JPEG_BODY, dependencies=[CAMERA],
     summary="Upload one JPEG frame",
 )
@@ -57,7 +57,8 @@ async def upload_frame(
     frame = await ingest.accept(camera_id, body, seq=seq, capture_time_ns=capture_time_ns,
                           source_frame=source_frame, clock_offset_ns=clock_offset_ns,
                           clock_uncertainty_ns=clock_uncertainty_ns, declared_fps=camera_fps)
-    return JSONResponse(frame.meta(), status_code=201)
+    quality = ingest.quality
+    return JSONResponse({**frame.meta(), "target": quality.target(camera_id) if quality else None}, status_code=201)
 
 
 @router.get("", response_model=CamerasOut, summary="Every camera with its state", dependencies=[READER])
@@ -80,6 +81,7 @@ async def list_cameras(store: StoreDep, ingest: IngestDep) -> dict:
                 "clock_offset_ms": None if c.clock_offset_ns is None else round(c.clock_offset_ns / 1e6, 3),
                 "clock_uncertainty_ms": None if c.clock_uncertainty_ns is None
                 else round(c.clock_uncertainty_ns / 1e6, 3),
+                "quality": ingest.quality.target(c.camera_id) if ingest.quality else None,
             }
             for c in cameras
         ]

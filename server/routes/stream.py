@@ -82,8 +82,9 @@ async def stream_frames(websocket: WebSocket, camera_id: str, ingest: IngestDep)
             except ApiError as err:
                 await websocket.send_text(json.dumps({"ok": False, "status": err.status, **err.body(request_id)}))
                 continue
+            target = ingest.quality.target_json(camera_id) if ingest.quality else "null"
             await websocket.send_text(
-                f'{{"ok":true,"seq":{frame.seq},"hub_receive_time_ns":{frame.hub_receive_time_ns}}}'
+                f'{{"ok":true,"seq":{frame.seq},"hub_receive_time_ns":{frame.hub_receive_time_ns},"target":{target}}}'
             )
     except WebSocketDisconnect:
         return

@@ -24,7 +24,9 @@ def small_hub(request):
     shared = {"redis_url": request.getfixturevalue("redis_url")} if request.param == "redis" else {}
     # No upload rate limit: some tests here post hundreds of frames as fast as they can
     # (the limit itself: tests/reliability/test_limits.py).
-    with RunningHub(max_frame_bytes=4096, stale_after_s=0.3, upload_rate_factor=0, **shared) as running:
+    # Adaptive quality on: upload answers carry targets (these raw uploads do not obey them).
+    with RunningHub(max_frame_bytes=4096, stale_after_s=0.3, upload_rate_factor=0, quality_adaptive=True,
+                    **shared) as running:
         yield running
 
 
@@ -131,8 +133,12 @@ def test_websocket_ingest_acks_and_survives_a_bad_frame(small_hub, client):
 
     with connect(url) as ws:
         ws.send(message(0, GOOD))
+        # A camera that declares no rate is taken for FORMSYNC_HUB_DEFAULT_CAMERA_FPS (30), at the best tier.
         assert json.loads(ws.recv(5)) == {"ok": True, "seq": 0,
-                                          "hub_receive_time_ns": pytest.approx(time.time_ns(), abs=5e9)}
+                                          "hub_receive_time_ns": pytest.approx(time.time_ns(), abs=5e9),
+                                          "target": {"tier": 0, "fps": 30.0, "width": 1920, "jpeg_quality": 80,
+                                                     "reason": "camera rate",
+                                                     "since_ns": pytest.approx(time.time_ns(), abs=5e9)}}
         ws.send(message(1, b"not a jpeg"))
         bad = json.loads(ws.recv(5))
         assert bad["ok"] is False and bad["error"]["code"] == "unsupported_media_type"
