@@ -13,6 +13,7 @@ from clients.capture import CapturedFrame, CaptureLoop
 from clients.clock import ClockSync
 from clients.config import CameraConfig, ClientConfig
 from clients.failover import FailoverTransport
+from clients.quality import QualityGate
 from clients.stats import CameraStats
 from clients.transport import NetDelay, Stamp, make_transport
 from formsync.hub_client import HubClient, HubRejected, HubUnreachable, open_session
@@ -22,7 +23,7 @@ from formsync.retry import reconnect_delays
 log = logging.getLogger("formsync.camera")
 
 CaptureFactory = Callable[..., CaptureLoop]
-"""Builds a camera's capture loop: ``(config, on_frame, stop, log, *, clock_ns, start_at_local_ns)``
+"""Builds a camera's capture loop: ``(config, on_frame, stop, log, *, clock_ns, start_at_local_ns, quality)``
 -> an object with ``run()`` (returns when ``stop`` is set or the source ended) and ``error``.
 ``CaptureLoop`` reads an OpenCV source; ``clients.push.PushSource.capture_loop`` takes pushed frames."""
 
@@ -79,6 +80,7 @@ class CameraWorker(threading.Thread):
         self.clock = ClockSync((lambda: time.time_ns() + shift_ns) if shift_ns else time.time_ns)
         self.synced = threading.Event()
         self.stats = CameraStats()
+        self.quality = QualityGate(config.jpeg_quality, config.max_width)
         self.error: BaseException | None = None
         self.log = CameraLog(log, {"camera": config.camera_id})
         self._stop_event = threading.Event()
@@ -121,7 +123,8 @@ class CameraWorker(threading.Thread):
                 return self.clock.to_local_ns(self.client.start_at_ns)
 
         capture = self.capture_factory(self.config, on_frame, self._stop_event, self.log,
-                                       clock_ns=self.clock.clock_ns, start_at_local_ns=start_at)
+                                       clock_ns=self.clock.clock_ns, start_at_local_ns=start_at,
+                                       quality=self.quality)
         capture_done = asyncio.Event()
 
         def run_capture() -> None:
@@ -175,7 +178,7 @@ class CameraWorker(threading.Thread):
             try:
                 if self.clock.estimate is None or self._synced_with != transport.generation:
                     await self.sync_clock(transport)
-                await transport.send(frame, self.stamp(frame))
+                self.quality.update(await transport.send(frame, self.stamp(frame)))
                 self.hub_url = self.stats.hub_url = transport.hub_url
             except HubUnreachable as exc:
                 self.stats.failed += 1

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from clients.config import CameraConfig
 from clients.encode import encode_jpeg
 from clients.pacing import FileSchedule, RateLimiter
+from clients.quality import QualityGate
 from clients.source import OpenedSource, SourceError, SourceKind, open_source
 from formsync.retry import reconnect_delays
 
@@ -54,13 +55,17 @@ class CaptureLoop:
         start_at_local_ns: for files, called once before playback: the local time at which frame 0
             is shown (pass ``p`` of a looping file starts ``p`` clip durations later), so several
             clients replaying one clip show the same frame at the same moment; None plays at once.
+        quality: the hub's quality target (``clients/quality.py``): frames it thins out are not
+            decoded; None sends every frame at the configured width and quality.
     """
 
     def __init__(self, config: CameraConfig, on_frame: Callable[[CapturedFrame], None],
                  stop: threading.Event, log: logging.LoggerAdapter | logging.Logger,
                  clock_ns: Callable[[], int] = time.time_ns,
-                 start_at_local_ns: Callable[[], int | None] | None = None) -> None:
+                 start_at_local_ns: Callable[[], int | None] | None = None,
+                 quality: QualityGate | None = None) -> None:
         self.config = config
+        self.quality = quality or QualityGate(config.jpeg_quality, config.max_width)
         self.on_frame = on_frame
         self.stop = stop
         self.log = log
@@ -122,7 +127,8 @@ class CaptureLoop:
                 source.release()
 
     def _emit(self, image, capture_time_ns: int, source_frame: int | None) -> None:
-        jpeg, width, height = encode_jpeg(image, quality=self.config.jpeg_quality, max_width=self.config.max_width)
+        quality, max_width = self.quality.encoding()
+        jpeg, width, height = encode_jpeg(image, quality=quality, max_width=max_width)
         frame = CapturedFrame(self.config.camera_id, self.seq, capture_time_ns, source_frame, jpeg, width, height)
         self.seq += 1
         self.on_frame(frame)
@@ -164,6 +170,9 @@ class CaptureLoop:
                 return True
             capture_time_ns = self.clock_ns()
             position += 1
+            if not self.quality.admit(time.monotonic()):  # the hub's target rate thins it out
+                k += 1
+                continue
             ok, image = cap.retrieve()
             if not ok:
                 return True
@@ -180,7 +189,8 @@ class CaptureLoop:
                 raise SourceError(f"read from {self.config.source!r} failed")
             capture_time_ns = self.clock_ns()
             # Grab every frame (keeps the device queue drained) but decode only those we send.
-            if not limiter.should_emit(time.monotonic()):
+            now = time.monotonic()
+            if not limiter.should_emit(now) or not self.quality.admit(now):
                 continue
             ok, image = cap.retrieve()
             if not ok:

@@ -19,6 +19,7 @@ from clients.capture import CapturedFrame
 from clients.clock import TimeSample
 from clients.transport import Stamp, Transport
 from formsync.hub_client import HubUnreachable
+from formsync.wire.frames import QualityTarget
 
 log = logging.getLogger("formsync.camera")
 
@@ -63,8 +64,8 @@ class FailoverTransport:
             return result
         raise AssertionError("unreachable")
 
-    async def send(self, frame: CapturedFrame, stamp: Stamp) -> None:
-        await self._each(lambda t: t.send(frame, stamp))
+    async def send(self, frame: CapturedFrame, stamp: Stamp) -> QualityTarget | None:
+        return await self._each(lambda t: t.send(frame, stamp))
 
     async def time_sample(self, clock_ns: Callable[[], int]) -> TimeSample:
         """An exchange with the current hub, or the next that answers (``generation`` then

@@ -49,7 +49,7 @@ class CameraRates:
             rejected_total=s.rejected, failed_total=s.failed,
             upload_latency_p50_ms=p50, upload_latency_p95_ms=p95,
             clock_offset_ms=_round(s.clock_offset_ms), clock_uncertainty_ms=_round(s.clock_uncertainty_ms),
-            hub_up=s.hub_up, hub_url=s.hub_url, alive=w.is_alive())
+            hub_up=s.hub_up, hub_url=s.hub_url, alive=w.is_alive(), quality=w.quality.target)
 
 
 def _round(value: float | None) -> float | None:

@@ -19,6 +19,7 @@ from clients.capture import CapturedFrame
 from clients.config import CameraConfig
 from clients.encode import encode_jpeg
 from clients.pacing import RateLimiter
+from clients.quality import QualityGate
 
 # A browser tab closed without a clean WebRTC shutdown just stops delivering frames (the peer
 # connection itself times out only after ~30 s of failed ICE consent checks, and Streamlit keeps a
@@ -105,10 +106,11 @@ class PushSource:
     def capture_loop(self, config: CameraConfig, on_frame: Callable[[CapturedFrame], None],
                      stop: threading.Event, log: logging.LoggerAdapter | logging.Logger,
                      clock_ns: Callable[[], int] = time.time_ns,
-                     start_at_local_ns: Callable[[], int | None] | None = None) -> PushCaptureLoop:
+                     start_at_local_ns: Callable[[], int | None] | None = None,
+                     quality: QualityGate | None = None) -> PushCaptureLoop:
         """The ``CameraWorker`` capture factory (same arguments as ``CaptureLoop``; ``clock_ns`` and
         ``start_at_local_ns`` are unused: frames arrive already stamped, and live)."""
-        return PushCaptureLoop(self, config, on_frame, stop, log)
+        return PushCaptureLoop(self, config, on_frame, stop, log, quality)
 
 
 class PushCaptureLoop:
@@ -117,8 +119,10 @@ class PushCaptureLoop:
     ``CaptureLoop``: ``run()`` returns when stopped (or idle), keeps an exception in ``error``."""
 
     def __init__(self, source: PushSource, config: CameraConfig, on_frame: Callable[[CapturedFrame], None],
-                 stop: threading.Event, log: logging.LoggerAdapter | logging.Logger) -> None:
+                 stop: threading.Event, log: logging.LoggerAdapter | logging.Logger,
+                 quality: QualityGate | None = None) -> None:
         self.source = source
+        self.quality = quality or QualityGate(config.jpeg_quality, config.max_width)
         self.config = config
         self.on_frame = on_frame
         self.stop = stop
@@ -131,8 +135,10 @@ class PushCaptureLoop:
         try:
             while (item := self.source.take(self.stop)) is not None:
                 image, capture_time_ns = item
-                jpeg, width, height = encode_jpeg(image, quality=self.config.jpeg_quality,
-                                                  max_width=self.config.max_width)
+                if not self.quality.admit(time.monotonic()):  # the hub's target rate thins it out
+                    continue
+                quality, max_width = self.quality.encoding()
+                jpeg, width, height = encode_jpeg(image, quality=quality, max_width=max_width)
                 self.on_frame(CapturedFrame(self.config.camera_id, self.seq, capture_time_ns, None,
                                             jpeg, width, height))
                 self.seq += 1

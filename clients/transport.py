@@ -13,7 +13,7 @@ from typing import Protocol
 from clients.capture import CapturedFrame
 from clients.clock import TimeSample
 from formsync.hub_client import FrameStream, HubClient, HubUnreachable
-from formsync.wire.frames import StreamHeader
+from formsync.wire.frames import QualityTarget, StreamHeader
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +39,9 @@ class NetDelay:
 
 
 class Transport(Protocol):
-    async def send(self, frame: CapturedFrame, stamp: Stamp) -> None:
-        """Deliver one frame; raises HubUnreachable or HubRejected."""
+    async def send(self, frame: CapturedFrame, stamp: Stamp) -> QualityTarget | None:
+        """Deliver one frame; returns the hub's quality target for the camera (None with adaptive
+        quality off). Raises HubUnreachable or HubRejected."""
 
     async def time_sample(self, clock_ns: Callable[[], int]) -> TimeSample:
         """One NTP-style exchange with the hub; raises HubUnreachable or HubRejected (e.g. 401:
@@ -76,11 +77,13 @@ class HttpTransport:
         await self.delay()
         return TimeSample(t0, out.receive_time_ns, out.send_time_ns, clock_ns())
 
-    async def send(self, frame: CapturedFrame, stamp: Stamp) -> None:
+    async def send(self, frame: CapturedFrame, stamp: Stamp) -> QualityTarget | None:
         await self.delay()
-        await self.hub.upload_frame(self.camera_id, frame.jpeg, seq=frame.seq, capture_time_ns=stamp.capture_time_ns,
-                                    source_frame=frame.source_frame, clock_offset_ns=stamp.clock_offset_ns,
-                                    clock_uncertainty_ns=stamp.clock_uncertainty_ns, fps=self.fps())
+        out = await self.hub.upload_frame(
+            self.camera_id, frame.jpeg, seq=frame.seq, capture_time_ns=stamp.capture_time_ns,
+            source_frame=frame.source_frame, clock_offset_ns=stamp.clock_offset_ns,
+            clock_uncertainty_ns=stamp.clock_uncertainty_ns, fps=self.fps())
+        return out.target
 
     async def close(self) -> None:
         pass
@@ -120,7 +123,7 @@ class WsTransport:
                 await self.close()
                 raise
 
-    async def send(self, frame: CapturedFrame, stamp: Stamp) -> None:
+    async def send(self, frame: CapturedFrame, stamp: Stamp) -> QualityTarget | None:
         fps = self.fps()
         header = StreamHeader(seq=frame.seq, capture_time_ns=stamp.capture_time_ns, source_frame=frame.source_frame,
                               clock_offset_ns=stamp.clock_offset_ns, clock_uncertainty_ns=stamp.clock_uncertainty_ns,
@@ -128,7 +131,7 @@ class WsTransport:
         await self.delay()
         async with self._lock:
             try:
-                await (await self._socket()).send_frame(header, frame.jpeg)
+                return (await (await self._socket()).send_frame(header, frame.jpeg)).target
             except HubUnreachable:
                 await self.close()
                 raise

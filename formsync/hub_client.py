@@ -46,13 +46,13 @@ from formsync.wire.frames import (
     CameraOut,
     CamerasOut,
     FrameImage,
-    FrameMeta,
     HealthOut,
     StreamAck,
     StreamHeader,
     TimeOut,
     TimeReply,
     TimeRequest,
+    UploadOut,
 )
 from formsync.wire.gaze import GazeCalibrateIn, GazeCalibrateOut
 from formsync.wire.leases import (
@@ -188,9 +188,10 @@ class HubClient:
 
     async def upload_frame(self, camera_id: str, jpeg: bytes, *, seq: int, capture_time_ns: int,
                            source_frame: int | None = None, clock_offset_ns: int | None = None,
-                           clock_uncertainty_ns: int | None = None, fps: float | None = None) -> FrameMeta:
+                           clock_uncertainty_ns: int | None = None, fps: float | None = None) -> UploadOut:
         """``POST /api/v1/cameras/{id}/frames``: one JPEG with its metadata in headers (times in
-        ns, ``fps`` the camera's frame rate, 0.1-240). Returns the stored frame's metadata;
+        ns, ``fps`` the camera's frame rate, 0.1-240). Returns the stored frame's metadata and the
+        camera's quality target (``target``, None with adaptive quality off);
         ``HubRejected`` codes include ``rate_limited`` (429), ``capture_time_too_old`` (409),
         ``frame_too_large`` (413), ``invalid_jpeg`` (422)."""
         headers = {"Content-Type": "image/jpeg", fw.CAPTURE_TIME_HEADER: str(capture_time_ns),
@@ -203,7 +204,7 @@ class HubClient:
                 headers[fw.CLOCK_UNCERTAINTY_HEADER] = str(clock_uncertainty_ns)
         if fps:
             headers[fw.CAMERA_FPS_HEADER] = f"{fps:.3f}"
-        return await self._model(FrameMeta, "POST", f"{self.camera_url(camera_id)}/frames", ok=(201,),
+        return await self._model(UploadOut, "POST", f"{self.camera_url(camera_id)}/frames", ok=(201,),
                                  data=jpeg, headers=headers)
 
     async def hub_time(self) -> TimeOut:
