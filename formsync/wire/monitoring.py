@@ -10,6 +10,7 @@ from pydantic import Field
 
 from formsync.ids import CameraIdField
 from formsync.wire.base import Count, Ms, Percent, SignedMs, TimeNs, Wire
+from formsync.wire.frames import QualityTarget
 
 PROCESS_ID_PATTERN = r"^[A-Za-z0-9_.@+:-]{1,128}$"
 Rate = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
@@ -67,6 +68,8 @@ class CameraLink(Wire):
     hub_url: str | None = Field(None, max_length=300, description="The hub the last frame went to (one of several "
                                                                    "sharing their state); null before the first.")
     alive: bool = Field(True, description="False once the camera's thread ended.")
+    quality: QualityTarget | None = Field(None, description="The hub's quality target the camera obeys now "
+                                                            "(adaptive quality); null before the first or with it off.")
 
 
 class AnalysisLink(Wire):

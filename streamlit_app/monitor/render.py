@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import tzinfo
 from typing import Any
 
-from formsync.wire.frames import CameraOut
+from formsync.wire.frames import CameraOut, QualityTarget
 from formsync.wire.monitoring import ActiveAlertOut, AlertEventOut, AlertsOut, HeartbeatOut
 from streamlit_app.monitor.models import MonitorSnapshot
 from streamlit_app.render import clock
@@ -127,7 +127,8 @@ def pipeline_rows(snap: MonitorSnapshot) -> list[dict[str, Any]]:
     """One row per camera, from capture to analysis: the client's capture and sent rates and
     drops, the hub's rate, frame age and state, the workers' analysis rate (summed over
     workers), the hub the camera streams to (its client's last upload) and the worker analysing
-    it (its lease). Lost processes' figures are left out (they describe the past)."""
+    it (its lease), and its quality tier and why. Lost processes' figures are left out (they
+    describe the past)."""
     hub = {c.camera_id: c for c in snap.cameras}
     clients: dict[str, Any] = {}
     analysis: dict[str, float] = {}
@@ -155,8 +156,19 @@ def pipeline_rows(snap: MonitorSnapshot) -> list[dict[str, Any]]:
             "clock offset ms": _round(offset, 2),
             "hub": _short_url(link.hub_url) if link and link.hub_url else None,
             "worker": workers.get(cid),
+            # What the client obeys; the hub's own answer for a client that reports none.
+            **quality_cells(link.quality if link and link.quality else cam.quality if cam else None),
         })
     return rows
+
+
+def quality_cells(target: QualityTarget | None) -> dict[str, str | None]:
+    """The ``tier`` and ``why`` cells of a camera the hub gives a quality target, e.g.
+    ``1: 21 fps, 640 px, q75`` and ``analysis behind: 31 % of frames skipped``."""
+    if target is None:
+        return {"tier": None, "why": None}
+    return {"tier": f"{target.tier}: {target.fps:g} fps, {target.width} px, q{target.jpeg_quality}",
+            "why": target.reason}
 
 
 def _short_url(url: str) -> str:

@@ -91,11 +91,14 @@ def test_pipeline_joins_client_hub_and_worker_figures_per_camera():
     link = {"camera_id": "front", "capture_fps": 30.0, "sent_fps": 28.0, "dropped_total": 5,
             "clock_offset_ms": -3.0, "captured_total": 900, "sent_total": 840, "rejected_total": 0,
             "failed_total": 0, "hub_url": "http://hub-2.local:8001"}
+    target = {"tier": 1, "fps": 21.0, "width": 640, "jpeg_quality": 75,
+              "reason": "analysis behind: 31 % of frames skipped", "since_ns": 1}
     leases = LeaseList(leases=[{"camera_id": "front", "worker_id": "a", "instance": "0123abcd", "expires_in_ms": 900}],
                        workers=[])
     counts = {"analysed_total": 60, "skipped_total": 0, "rejected_total": 0}
     snap = snapshot([
-        heartbeat("client:pc1:front+side", "client", "pc1", cameras=[link, {**link, "camera_id": "side"}]),
+        heartbeat("client:pc1:front+side", "client", "pc1",
+                  cameras=[{**link, "quality": target}, {**link, "camera_id": "side"}]),
         heartbeat("worker:pc3:a", "worker", "pc3", analysis=[{"camera_id": "front", "analysis_fps": 6.0, **counts}]),
         heartbeat("worker:pc3:b", "worker", "pc3", analysis=[{"camera_id": "front", "analysis_fps": 4.0, **counts}]),
         heartbeat("worker:pc4:c", "worker", "pc4", lost=True,
@@ -105,8 +108,10 @@ def test_pipeline_joins_client_hub_and_worker_figures_per_camera():
     assert rows["front"] == {"camera": "front", "state": "online", "capture fps": 30.0, "sent fps": 28.0,
                              "hub fps": 30.0, "analysis fps": 10.0, "drops": 5, "frame age ms": 40.0,
                              "clock offset ms": -2.0, "hub": "hub-2.local:8001",
-                             "worker": "a"}  # the lost worker's 9 fps is the past
+                             "worker": "a",  # the lost worker's 9 fps is the past
+                             "tier": "1: 21 fps, 640 px, q75", "why": "analysis behind: 31 % of frames skipped"}
     assert rows["side"]["hub"] == "hub-2.local:8001" and rows["side"]["worker"] is None
+    assert rows["side"]["tier"] is None and rows["side"]["why"] is None  # adaptive quality off
     assert rows["back"]["state"] == "stale" and rows["back"]["capture fps"] is None
     assert rows["side"]["state"] == "no frames" and rows["side"]["clock offset ms"] == -3.0
     offline = snapshot(cameras=[camera("front")], connected=False)
