@@ -1,13 +1,16 @@
 """Browser camera page: this browser's camera becomes one more FormSync camera, ``browser-<name>``,
-stamped on arrival and uploaded like the others, with the hub's skeleton drawn on the preview."""
+stamped on arrival and uploaded like the others. WebRTC carries the camera to this server only
+(send-only: nothing is encoded back); the preview is the live view of the camera as the hub has it,
+with the skeleton drawn in the browser, the same path as the Live and Coach pages."""
 
 
 import secrets
 
 import streamlit as st
-from streamlit_webrtc import WebRtcMode, webrtc_streamer
+from streamlit_webrtc import WebRtcMode, create_video_sink_track, webrtc_streamer
 
 from streamlit_app.browser_camera.sender import BrowserCamera, BrowserCameraStatus, camera_id_for
+from streamlit_app.live_view import live_view
 from streamlit_app.poller import HubPoller
 from streamlit_app.render import format_ms, format_offset
 from streamlit_app.resources import get_poller, page_settings
@@ -17,10 +20,7 @@ FPS_CHOICES = [5, 10, 15, 30]
 # browser on the hub's LAN (or this machine) needs.
 RTC_CONFIGURATION = {"iceServers": []}
 MEDIA_CONSTRAINTS = {"video": True, "audio": False}  # the browser picks the camera's size (usually 640 x 480)
-# The preview keeps the controls and status below it in view, whatever the camera's aspect ratio
-# (pixels: the component's iframe sizes itself to its content, so vh would shrink it to nothing).
-VIDEO_ATTRS = {"autoPlay": True, "controls": False, "muted": True,
-               "style": {"width": "100%", "maxHeight": "540px", "objectFit": "contain"}}
+PREVIEW_MAX_HEIGHT = 540  # px: the controls and status below the preview stay in view
 
 
 def session_camera(camera_id: str, poller: HubPoller, fps: int) -> BrowserCamera:
@@ -32,23 +32,18 @@ def session_camera(camera_id: str, poller: HubPoller, fps: int) -> BrowserCamera
     if held is not None:
         held[1].stop()
 
-    def latest_analysis():
-        # Called on the video thread: the poller's Latest read is a lock and a tuple, no I/O.
-        _, analysed = poller.analysis(camera_id).read()
-        return analysed.analysis if analysed is not None else None
-
-    camera = BrowserCamera(camera_id, poller.hub_url, latest_analysis, fps=fps)
+    camera = BrowserCamera(camera_id, poller.hub_url, fps=fps)
     st.session_state["browser_camera"] = (key, camera)
     return camera
 
 
 def render_status(camera: BrowserCamera, poller: HubPoller, playing: bool) -> None:
-    """The sender's state as of this run (Start, Stop and setting changes rerun the page); while
-    the stream plays, the live figures are on the preview (see ``BrowserCamera``'s ``hud``)."""
+    """The sender's state as of this run (Start, Stop and setting changes rerun the page). Static:
+    Streamlit 1.60 breaks a ``run_every`` fragment on a page whose webrtc_streamer reruns it
+    (stale-delta errors, the component remounted, the stream torn down); the preview is live."""
     s: BrowserCameraStatus = camera.status()
     if playing:
-        st.caption(f"**{s.camera_id}** · streaming from this browser: fps sent and drops are on the "
-                   "preview.",
+        st.caption(f"**{s.camera_id}** · streaming from this browser: the preview is the hub's live view of it.",
                    help="Frames are stamped when they reach this server, on the hub's clock; a frame that "
                         "arrives while the previous one still waits for the hub replaces it (a drop).")
     else:
@@ -69,8 +64,8 @@ def render_browser_camera_page() -> None:
     st.title("Browser camera")
     settings = page_settings()
     st.caption("Allow the camera and press **Start**: this browser streams to the hub as one more camera, "
-               "timestamped on arrival on the hub's clock, with the analysis's skeleton and the fps sent and "
-               "drops drawn on the preview. Stop, or close the tab, and the hub marks it stale.")
+               "timestamped on arrival on the hub's clock; the preview shows it as the hub has it, with the "
+               "analysis's skeleton. Stop, or close the tab, and the hub marks it stale.")
     name_col, fps_col = st.columns([3, 1])
     # A random default per session, so two tabs never stream under one id by accident.
     st.session_state.setdefault("browser_camera_name", f"cam-{secrets.token_hex(2)}")
@@ -84,16 +79,15 @@ def render_browser_camera_page() -> None:
         st.stop()
     poller = get_poller(settings.hub_url)
     camera = session_camera(camera_id, poller, fps)
+    sink = create_video_sink_track(camera.video_frame_sink, key="browser-camera-sink", on_ended=camera.on_ended)
     ctx = webrtc_streamer(
-        key="browser-camera", mode=WebRtcMode.SENDRECV, rtc_configuration=RTC_CONFIGURATION,
-        media_stream_constraints=MEDIA_CONSTRAINTS, video_html_attrs=VIDEO_ATTRS,
-        video_frame_callback=camera.video_frame_callback,
-        on_video_ended=camera.on_ended, async_processing=True,
+        key="browser-camera", mode=WebRtcMode.SENDONLY, rtc_configuration=RTC_CONFIGURATION,
+        media_stream_constraints=MEDIA_CONSTRAINTS, sink_video_track=sink,
     )
     if ctx.state.playing:
         camera.start()
+        live_view(settings.hub_url, settings.browser_hub_url, [camera_id], key=f"browser_{camera_id}",
+                  overlay=True, columns=1, max_height=PREVIEW_MAX_HEIGHT)
     else:
         camera.stop()
-    # Static, no run_every fragment: see BrowserCamera's ``hud`` for why the live figures are on
-    # the preview instead.
     render_status(camera, poller, ctx.state.playing)

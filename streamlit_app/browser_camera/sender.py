@@ -1,12 +1,13 @@
-"""The browser as a FormSync camera: streamlit-webrtc's video frame callback stamps each frame on
-arrival, hands it to a bounded sender that uploads it as camera ``browser-<name>``, and draws on the
-preview it returns the hub's latest skeleton for that camera and a status line (fps sent, drops).
+"""The browser as a FormSync camera: streamlit-webrtc's video sink stamps each frame on arrival and
+hands it to a bounded sender that uploads it as camera ``browser-<name>``. Nothing goes back over
+WebRTC: the page previews the camera as the hub has it, through the live view (skeleton drawn in
+the browser), like every other camera.
 
 The sender is the camera client's own ``CameraWorker`` (thread ``camera:<id>`` with its asyncio loop
 and aiohttp session, NTP-style clock offset to the hub, HTTP uploads, backoff) fed by a
 ``clients.push.PushSource`` instead of an OpenCV source, plus the client's heartbeat thread. No
 Streamlit import here: the page owns one ``BrowserCamera`` per session and passes its bound methods
-to ``webrtc_streamer``, so nothing is shared between sessions.
+to ``webrtc_streamer``'s sink, so nothing is shared between sessions.
 """
 
 from __future__ import annotations
@@ -16,20 +17,15 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import av
-import cv2
-import numpy as np
 
 from clients.camera import CameraWorker
 from clients.config import CameraConfig, ClientConfig
 from clients.heartbeat import CameraRates
 from clients.push import DEFAULT_IDLE_TIMEOUT_S, PushSource
 from formsync.heartbeat import HeartbeatSender, HeartbeatSource, HeartbeatThread, process_id
-from formsync.wire.analysis import AnalysisOut
-from streamlit_app.coach.view import draw_pose
 
 log = logging.getLogger("formsync.dashboard.browser_camera")
 
@@ -38,15 +34,8 @@ NAME_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{1,{64 - len(PREFIX)}}}$")
 """What may follow ``browser-`` so that the id still matches the hub's ``CAMERA_ID_PATTERN``
 (``^[A-Za-z0-9_-]{1,64}$``)."""
 
-MAX_OVERLAY_AGE_S = 1.0
-"""A skeleton computed on a frame older than this (hub clock, vs. the frame shown) is not drawn:
-at a squat's pace (~1 rep / 2-3 s) a pose one second old no longer sits on the body."""
-
 RATE_WINDOW_S = 2.0
 """``sent_fps`` is the rate over about this many seconds."""
-
-HUD_REFRESH_S = 0.5
-"""How often the status line drawn on the preview is recomputed (it is drawn on every frame)."""
 
 
 def camera_id_for(name: str) -> str:
@@ -131,34 +120,26 @@ class BrowserCamera:
     Args:
         camera_id: the hub's camera id (``camera_id_for(name)``).
         hub_url: hub base URL, ``http(s)://host:port``.
-        latest_analysis: returns the hub's newest analysis result for ``camera_id`` (or None); called
-            on the video thread for every frame, so it must be cheap and thread-safe (the page
-            passes the dashboard poller's ``Latest`` read).
         fps: most frames per second uploaded (None: every frame the browser delivers).
         max_width: frames wider than this are downscaled before JPEG encoding, px.
         jpeg_quality: 1-100.
         idle_timeout_s: the sender ends after this long without a frame (a tab that vanished without
             a WebRTC goodbye), s.
-        hud: draw the status line (``hud_text``: camera id, fps sent, drops) on the preview. The
-            page shows the live figures there rather than in a ``run_every`` fragment: Streamlit
-            1.60 breaks such a fragment on a page whose runs webrtc_streamer ends with st.rerun()
-            (stale-delta errors in the browser, the component remounted, the stream torn down).
 
     The page calls ``start()`` while the stream plays; the sender itself starts on the next frame
     (and again if it ended idle). ``stop()`` or ``on_ended`` (Stop pressed, tab closed, page left)
-    end it, and frames still in flight afterwards are previewed but not uploaded. Thread-safe: the
-    callbacks run on streamlit-webrtc's threads, the rest on the session's script thread.
+    end it, and frames still in flight afterwards are not uploaded. Thread-safe: the
+    sink runs on streamlit-webrtc's event loop, the rest on the session's script thread.
     """
 
     def __init__(self, camera_id: str, hub_url: str,
-                 latest_analysis: Callable[[], AnalysisOut | None] = lambda: None, *,
+                 *,
                  fps: float | None = None, max_width: int = 640, jpeg_quality: int = 80,
-                 idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S, hud: bool = True) -> None:
+                 idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S) -> None:
         self.camera_id = camera_id
         self.config = CameraConfig(camera_id=camera_id, source="browser", fps=fps, max_width=max_width,
                                    jpeg_quality=jpeg_quality, loop=False)
         self.client = ClientConfig(hub_url=hub_url, cameras=(self.config,))
-        self.latest_analysis = latest_analysis
         self.fps = fps
         self.idle_timeout_s = idle_timeout_s
         self._lock = threading.Lock()
@@ -166,29 +147,18 @@ class BrowserCamera:
         self._sender: _Sender | None = None
         self._retired: list[_Sender] = []  # stopped senders whose threads may still be finishing
         self._rates: deque[tuple[float, int]] = deque()
-        self._rates_lock = threading.Lock()  # sampled by the video thread and the page's thread
-        self.hud = hud
-        self.hud_text = ""
-        self._hud_at = float("-inf")
-        self.overlays_drawn = 0
+        self._rates_lock = threading.Lock()  # sampled by the page's thread
 
-    # -- streamlit-webrtc callbacks (its threads) ---------------------------------------------
+    # -- streamlit-webrtc's side (its event loop) ------------------------------------------------
 
-    def video_frame_callback(self, frame: av.VideoFrame) -> av.VideoFrame:
-        """Stamp, hand over (never blocking), and return the frame with the latest skeleton drawn."""
+    def video_frame_sink(self, frame: av.VideoFrame) -> None:
+        """Stamp one frame from the browser and hand it over (never blocking). Runs on
+        streamlit-webrtc's event loop, once per frame: a decode and a queue swap, nothing more."""
         sender = self._running_sender()
-        if sender is None:  # not started, or stopped: preview only
-            return frame
+        if sender is None:  # not started, or stopped
+            return
         arrival_ns = sender.worker.clock.clock_ns()  # before decoding: the moment it reached us
-        image = frame.to_ndarray(format="bgr24")
-        sender.source.push(image, arrival_ns)
-        # The pushed array is the encoder's from now on: draw on a copy.
-        preview = image.copy()
-        if self._draw_overlay(preview, sender.worker.clock.to_hub_ns(arrival_ns)):
-            self.overlays_drawn += 1
-        if self.hud:
-            self._draw_hud(preview, sender)
-        return av.VideoFrame.from_ndarray(preview, format="bgr24")
+        sender.source.push(frame.to_ndarray(format="bgr24"), arrival_ns)
 
     def on_ended(self) -> None:
         """The browser's track ended (Stop pressed, tab closed, page left): stop uploading."""
@@ -276,33 +246,3 @@ class BrowserCamera:
                 self._rates.popleft()
             t0, sent0 = self._rates[0]
         return (sent - sent0) / (now - t0) if now - t0 > 0.2 and sent >= sent0 else 0.0
-
-    def _draw_hud(self, image: np.ndarray, sender: _Sender) -> None:
-        now = time.monotonic()
-        if now - self._hud_at >= HUD_REFRESH_S:
-            self._hud_at = now
-            s, src = sender.worker.stats, sender.source
-            self.hud_text = (f"{self.camera_id} | {self._sent_fps(s.sent):.1f} fps sent | "
-                             f"{src.dropped + s.dropped} drops")
-        h, w = image.shape[:2]
-        scale = max(0.35, w / 1200)
-        (tw, th), base = cv2.getTextSize(self.hud_text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-        pad = max(3, th // 3)
-        # Darken a band behind the text so it reads on any background.
-        band = image[: th + base + 2 * pad, : min(w, tw + 2 * pad)]
-        band //= 3
-        cv2.putText(image, self.hud_text, (pad, th + pad), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                    (255, 255, 255), 1, cv2.LINE_AA)
-
-    def _draw_overlay(self, image, frame_hub_ns: int) -> bool:
-        try:
-            result = self.latest_analysis()
-        except Exception:  # a broken reader must not take the video down with it
-            log.exception("[%s] reading the latest analysis failed", self.camera_id)
-            return False
-        if result is None or not result.pose_found or result.camera_id != self.camera_id:
-            return False
-        if result.landmarks is None or abs(frame_hub_ns - result.capture_time_ns) > MAX_OVERLAY_AGE_S * 1e9:
-            return False
-        draw_pose(image, result.landmarks)
-        return True

@@ -1,18 +1,14 @@
-"""The browser camera's callbacks, driven with real clip frames as streamlit-webrtc would call them,
-against a real hub on loopback; the skeleton overlay from a real MediaPipe pose."""
+"""The browser camera's video sink, driven with real clip frames as streamlit-webrtc calls it,
+against a real hub on loopback (its preview, the live view in Chromium: tests/e2e)."""
 
 from __future__ import annotations
 
-import re
 import threading
-import time
 
 import av
 import httpx
-import numpy as np
 import pytest
 
-from formsync.wire.analysis import AnalysisOut
 from streamlit_app.browser_camera.sender import PREFIX, BrowserCamera, camera_id_for
 from tests.support import RunningHub, read_clip, wait_until
 
@@ -22,17 +18,6 @@ def clip_frames() -> list[av.VideoFrame]:
     """Twenty real frames (480 px wide) of a squat clip as the video frames the browser sends."""
     return [av.VideoFrame.from_ndarray(image, format="bgr24")
             for image in read_clip("side_bodyweight_intellifit1.mp4", 20, width=480)]
-
-
-@pytest.fixture(scope="module")
-def real_landmarks(clip_frames) -> list[list[float]]:
-    """MediaPipe Pose's 33 landmarks on the first frame."""
-    from analysis.pose import PoseEstimator
-
-    with PoseEstimator() as pose:
-        found = pose.estimate(clip_frames[0].to_ndarray(format="bgr24"))
-    assert found is not None, "MediaPipe found no person in the first frame of the side clip"
-    return found.landmarks.tolist()
 
 
 def sender_threads(camera_id: str) -> list[str]:
@@ -60,10 +45,9 @@ def test_bad_names_are_refused_with_the_rule(name):
         camera_id_for(name)
 
 
-def test_frames_before_start_are_previewed_not_sent(hub, clip_frames):
+def test_frames_before_start_are_not_sent(hub, clip_frames):
     camera = BrowserCamera("browser-idle", hub.url)
-    out = camera.video_frame_callback(clip_frames[0])
-    assert out is clip_frames[0]
+    camera.video_frame_sink(clip_frames[0])
     assert not camera.running and sender_threads("browser-idle") == []
     assert camera.status().state == "idle"
 
@@ -74,8 +58,7 @@ def test_streams_to_the_hub_and_stops_on_ended(clip_frames):
         camera.start()
         try:
             for k, frame in enumerate(clip_frames):
-                out = camera.video_frame_callback(frame)
-                assert (out.width, out.height) == (frame.width, frame.height)
+                camera.video_frame_sink(frame)
                 threading.Event().wait(1 / 30)
                 if k == 5:
                     camera.status()  # the page polls it: the first sample of the fps window
@@ -96,9 +79,9 @@ def test_streams_to_the_hub_and_stops_on_ended(clip_frames):
         assert wait_until(lambda: not camera_state(hub, "browser-tab")["online"], timeout=5)
         # Stopped on purpose: the heartbeat said goodbye instead of going "lost".
         assert not any(p.endswith(":browser-tab") for p in heartbeat_ids(hub))
-        # Frames still in flight after the end are previewed, not uploaded.
+        # Frames still in flight after the end are not uploaded.
         sent = camera.status().sent
-        camera.video_frame_callback(clip_frames[0])
+        camera.video_frame_sink(clip_frames[0])
         assert not camera.running and camera.status().sent == sent
 
 
@@ -106,77 +89,12 @@ def test_the_sender_ends_when_frames_stop_and_restarts_with_the_next(hub, clip_f
     camera = BrowserCamera("browser-flaky", hub.url, idle_timeout_s=0.3)
     camera.start()
     try:
-        camera.video_frame_callback(clip_frames[0])
+        camera.video_frame_sink(clip_frames[0])
         assert camera.running
         assert wait_until(lambda: not camera.running, timeout=5)  # a tab that vanished silently
         assert wait_until(lambda: sender_threads("browser-flaky") == [], timeout=5)
-        camera.video_frame_callback(clip_frames[1])
+        camera.video_frame_sink(clip_frames[1])
         assert camera.running
-    finally:
-        camera.stop()
-    assert camera.join(3.0)
-
-
-def analysis(camera_id: str, capture_time_ns: int, landmarks, pose_found: bool = True) -> AnalysisOut:
-    return AnalysisOut(camera_id=camera_id, seq=1, capture_time_ns=capture_time_ns, pose_found=pose_found,
-                       landmarks=landmarks, processing_ms=1.0, rep={"count": 0, "phase": "top"},
-                       hub_receive_time_ns=capture_time_ns, latency_ms=0.0)
-
-
-def changed_pixels(before: av.VideoFrame, after: av.VideoFrame) -> int:
-    a, b = before.to_ndarray(format="bgr24"), after.to_ndarray(format="bgr24")
-    return int(np.any(a != b, axis=2).sum())
-
-
-def test_the_preview_shows_the_latest_skeleton_only_while_it_is_fresh(hub, clip_frames, real_landmarks):
-    result: list[AnalysisOut | None] = [None]
-    camera = BrowserCamera("browser-pose", hub.url, lambda: result[0], hud=False)
-    camera.start()
-    try:
-        frame = clip_frames[0]
-        assert changed_pixels(frame, camera.video_frame_callback(frame)) == 0  # nothing to draw yet
-        result[0] = analysis("browser-pose", time.time_ns(), real_landmarks)
-        drawn = camera.video_frame_callback(frame)
-        assert changed_pixels(frame, drawn) > 500 and camera.overlays_drawn == 1
-        # The pushed frame is the clean one: the hub never receives the overlay.
-        assert changed_pixels(frame, clip_frames[0]) == 0
-        for stale in (analysis("browser-pose", time.time_ns() - 5_000_000_000, real_landmarks),
-                      analysis("browser-pose", time.time_ns(), None, pose_found=False),
-                      analysis("browser-other", time.time_ns(), real_landmarks)):
-            result[0] = stale
-            assert changed_pixels(frame, camera.video_frame_callback(frame)) == 0
-    finally:
-        camera.stop()
-    assert camera.join(3.0)
-
-
-def test_a_failing_analysis_reader_does_not_break_the_video(hub, clip_frames):
-    def broken():
-        raise RuntimeError("poller gone")
-
-    camera = BrowserCamera("browser-broken", hub.url, broken, hud=False)
-    camera.start()
-    try:
-        out = camera.video_frame_callback(clip_frames[0])
-        assert changed_pixels(clip_frames[0], out) == 0
-    finally:
-        camera.stop()
-    assert camera.join(3.0)
-
-
-def test_the_preview_carries_a_status_line_with_fps_sent_and_drops(hub, clip_frames):
-    camera = BrowserCamera("browser-hud", hub.url)
-    camera.start()
-    try:
-        for frame in clip_frames[:10]:
-            out = camera.video_frame_callback(frame)
-            threading.Event().wait(1 / 15)
-        assert re.fullmatch(r"browser-hud \| \d+\.\d fps sent \| \d+ drops", camera.hud_text), camera.hud_text
-        before, after = clip_frames[9].to_ndarray(format="bgr24"), out.to_ndarray(format="bgr24")
-        changed = np.any(before != after, axis=2)
-        h = before.shape[0]
-        # Drawn in a band at the top, the rest of the picture untouched (no pose result here).
-        assert changed[: h // 10].sum() > 200 and changed[h // 10:].sum() == 0
     finally:
         camera.stop()
     assert camera.join(3.0)
