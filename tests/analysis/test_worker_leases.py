@@ -38,8 +38,9 @@ class WarmedRep(RepEveryFrame):
 TTL_MS = 1000
 
 
-def feed(hub_url: str, stop: threading.Event, fps: float = 15.0) -> threading.Thread:
-    """Upload a frame of every camera ``fps`` times a second until ``stop``."""
+def feed(hub_url: str, stop: threading.Event, fps: float = 15.0, clip_frames: int | None = None) -> threading.Thread:
+    """Upload a frame of every camera ``fps`` times a second until ``stop``. With ``clip_frames``
+    each camera replays a clip that long (``X-Source-Frame``): each replay ends a set."""
     frame = synthetic_jpeg(90)
 
     def run() -> None:
@@ -47,10 +48,12 @@ def feed(hub_url: str, stop: threading.Event, fps: float = 15.0) -> threading.Th
         with httpx.Client(base_url=hub_url) as http:
             while not stop.wait(1 / fps):
                 seq += 1
+                headers = {"Content-Type": "image/jpeg", "X-Frame-Seq": str(seq)}
+                if clip_frames:
+                    headers["X-Source-Frame"] = str(seq % clip_frames)
                 for cam in CAMERAS:
-                    http.post(f"/api/v1/cameras/{cam}/frames", content=frame, headers={
-                        "Content-Type": "image/jpeg", "X-Frame-Seq": str(seq),
-                        "X-Capture-Time-Ns": str(time.time_ns())}).raise_for_status()
+                    http.post(f"/api/v1/cameras/{cam}/frames", content=frame,
+                              headers={**headers, "X-Capture-Time-Ns": str(time.time_ns())}).raise_for_status()
 
     thread = threading.Thread(target=run, name="feeder", daemon=True)
     thread.start()

@@ -12,10 +12,9 @@ import httpx
 from analysis.leases import should_hand_over
 from analysis.worker import AnalysisWorker
 from formsync.wire.leases import LeaseList, WorkerLoad
-from tests.analysis.test_worker_leases import CAMERAS, holders
+from tests.analysis.test_worker_leases import CAMERAS, feed, holders
 from tests.analysis.test_worker_scheduling import run_worker
 from tests.analysis.test_worker_set_delivery import RepEveryFrame
-from tests.conftest import synthetic_jpeg
 from tests.support import RunningHub, wait_until
 
 TTL_MS = 1000
@@ -37,26 +36,6 @@ def test_a_camera_is_handed_over_only_to_a_worker_with_two_fewer_and_room():
     assert should_hand_over("a", "b" * 16, 4, _listing(("a", 0, 8), ("a", 4, 8)))
 
 
-def _feed(url: str, stop: threading.Event, fps: float = 15.0, clip_frames: int = 15) -> threading.Thread:
-    """Every camera replays a clip of ``clip_frames`` frames: each replay ends a set
-    (``source_restart``)."""
-    frame = synthetic_jpeg(90)
-
-    def run() -> None:
-        seq = 0
-        with httpx.Client(base_url=url) as http:
-            while not stop.wait(1 / fps):
-                seq += 1
-                for cam in CAMERAS:
-                    http.post(f"/api/v1/cameras/{cam}/frames", content=frame, headers={
-                        "Content-Type": "image/jpeg", "X-Frame-Seq": str(seq), "X-Capture-Time-Ns": str(time.time_ns()),
-                        "X-Source-Frame": str(seq % clip_frames)}).raise_for_status()
-
-    thread = threading.Thread(target=run, name="feeder", daemon=True)
-    thread.start()
-    return thread
-
-
 def test_a_worker_started_later_gets_its_share_at_the_end_of_sets(tmp_path):
     hub = RunningHub(stale_after_s=30).start()
     first = AnalysisWorker(hub.url, lambda cam: RepEveryFrame(), worker_id="w-first",
@@ -65,7 +44,7 @@ def test_a_worker_started_later_gets_its_share_at_the_end_of_sets(tmp_path):
                            spool_dir=tmp_path / "spool-later", lease_ttl_ms=TTL_MS)
     stop_first, stop_later, stop_feed = threading.Event(), threading.Event(), threading.Event()
     threads = [run_worker(first, stop_first)]
-    feeder = _feed(hub.url, stop_feed)
+    feeder = feed(hub.url, stop_feed, clip_frames=15)  # each replay of the 15-frame clip ends a set
     try:
         with httpx.Client(base_url=hub.url) as http:
             assert wait_until(lambda: holders(http) == dict.fromkeys(CAMERAS, "w-first"), 10), holders(http)
