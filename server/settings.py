@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from formsync.ids import CAMERA_ID_PATTERN  # noqa: F401  (re-exported for the hub's routes)
@@ -53,6 +53,11 @@ class HubSettings(SecuritySettings, LiveSettings, QualitySettings, BaseSettings)
         description="`redis://host:port/db`: keep the hub's shared state in Redis so several hub processes "
                     "and machines serve the same cameras. Unset: in memory and in the SQLite database "
                     "(one hub).")
+    frames_redis_url: str | None = Field(
+        None, pattern=r"^rediss?://",
+        description="`redis://host:port/db` for the frame rings alone (megabytes a second of JPEGs kept for "
+                    "a second): a Redis run without persistence, so that frames never reach the append-only "
+                    "file of the one in `redis_url` (README, *Running with Redis*). Unset: `redis_url`.")
     processes: int = Field(
         1, ge=1,
         description="Hub processes sharing this port (`fastapi_server.py --workers N` sets it): above 1, "
@@ -88,6 +93,12 @@ class HubSettings(SecuritySettings, LiveSettings, QualitySettings, BaseSettings)
         default_factory=dict,
         description="Alert rule overrides by rule name (JSON in the environment); applied after the file.")
     log_level: str = Field("info", description="uvicorn/hub log level.")
+
+    @model_validator(mode="after")
+    def _frames_redis_needs_redis(self):
+        if self.frames_redis_url is not None and self.redis_url is None:
+            raise ValueError("frames_redis_url needs redis_url: frames are shared only with the rest of the state")
+        return self
 
     @property
     def reference_root(self) -> Path:

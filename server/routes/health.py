@@ -11,8 +11,12 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=HealthOut, summary="The hub is up (and reaches its shared state, if any)")
-async def healthz(store: StoreDep) -> dict:
-    # Reads the store so that a load balancer takes a hub whose Redis is unreachable (503) out.
+async def healthz(store: StoreDep, request: Request) -> dict:
+    # Reads the store, and pings the shared state where it is another Redis, so that a load balancer
+    # takes out a hub that cannot reach either (503).
+    state = request.app.state
+    if state.redis is not None and state.redis is not state.frames_redis:
+        await state.redis.ping()
     return {"status": "ok", "cameras": len(await store.cameras())}
 
 

@@ -1,8 +1,9 @@
 """What a hub opens for its frames and events: embedded, or shared in Redis when ``redis_url`` is set.
 
-``frames_and_events`` sets ``app.state.redis`` (the process's one Redis client, or None),
-``app.state.store`` and ``app.state.bus``; ``follow_frames`` runs a shared bus once the ingest that
-follows its frame events exists.
+``frames_and_events`` sets ``app.state.redis`` (the process's Redis client for the shared state, or
+None), ``app.state.frames_redis`` (the one the frame rings live in: the same client unless
+``frames_redis_url`` names another Redis), ``app.state.store`` and ``app.state.bus``;
+``follow_frames`` runs a shared bus once the ingest that follows its frame events exists.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from server.store import FrameStore
 async def frames_and_events(app: FastAPI, settings: HubSettings, store: FrameStore | None) -> AsyncIterator[None]:
     """Open the store and bus for one lifespan (a given ``store`` is used as it is)."""
     if settings.redis_url is None:
-        app.state.redis = None
+        app.state.redis = app.state.frames_redis = None
         app.state.store = store
         app.state.bus = EventBus(queue_size=settings.event_queue_size)
         yield
@@ -32,12 +33,16 @@ async def frames_and_events(app: FastAPI, settings: HubSettings, store: FrameSto
     from server.shared_state.frames import RedisFrameStore
 
     app.state.redis = client = connect(settings.redis_url)
-    app.state.store = store or RedisFrameStore(client, settings.ring_seconds, settings.ring_max_frames)
+    frames = connect(settings.frames_redis_url) if settings.frames_redis_url else client
+    app.state.frames_redis = frames
+    app.state.store = store or RedisFrameStore(frames, settings.ring_seconds, settings.ring_max_frames)
     app.state.bus = RedisEventBus(queue_size=settings.event_queue_size, client=client, url=settings.redis_url)
     try:
         yield
     finally:
         await client.aclose()
+        if frames is not client:
+            await frames.aclose()
 
 
 @contextlib.asynccontextmanager
