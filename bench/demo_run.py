@@ -4,7 +4,8 @@ Starts ``scripts/demo.py`` (hub, analysis worker with pose and gaze, two cameras
 clips, the dashboard) on free loopback ports, opens the Live page in headless Chromium (someone
 watching; ``--no-browser`` to leave it out), waits out the warm-up and, over ``--minutes``, prints:
 
-- alerts: whether ``cpu_high`` (or any other rule) fired, from the hub's alert log;
+- alerts: those firing when measuring begins (fired during the warm-up) and those fired while it
+  measures, from the hub's alert log (``cpu_high`` is the one the policy keeps away);
 - per camera: frames the hub accepted, frames analysed (results the hub took), the analysed share;
   capture-to-result latency p50/p95 (results sampled 4 times a second, each counted once);
 - per camera: seconds spent at each quality tier and the target fps range (adaptive quality);
@@ -89,6 +90,7 @@ def run(hub_url: str, seconds: float) -> None:
     with httpx.Client(base_url=hub_url, timeout=5) as http:
         start_ns, started = time.time_ns(), time.monotonic()
         before, cpu_before = counters(http), cpu_seconds()
+        active_before = http.get("/api/v1/alerts").json()["active"]
         end = time.monotonic() + seconds
         next_second = time.monotonic()
         while time.monotonic() < end:
@@ -113,6 +115,8 @@ def run(hub_url: str, seconds: float) -> None:
         elapsed = time.monotonic() - started
         log = http.get("/api/v1/alerts", params={"limit": "500"}).json()["log"]
     fired = [e for e in log if e["state"] == "firing" and e["time_ns"] >= start_ns]
+    print(f"alerts firing when measuring began: {len(active_before)}"
+          + "".join(f"\n  {a['rule']} on {a['subject']}: {a['message']}" for a in active_before), flush=True)
     print(f"alerts fired while measured: {len(fired)}"
           + "".join(f"\n  {e['rule']} on {e['subject']}: {e['message']}" for e in fired), flush=True)
     print("| camera | frames | analysed | share | latency p50 ms | p95 ms | tiers (s) | target fps | why (s) |")
