@@ -106,8 +106,11 @@ class CaptureTimes:
 def live_paints(page) -> list[dict]:
     out = []
     for frame in live_frames(page):
-        view, paints = frame.evaluate("() => [document.getElementById('grid').dataset.view, "
-                                      "window.formsyncPaints || []]")
+        try:
+            view, paints = frame.evaluate("() => [document.getElementById('grid').dataset.view, "
+                                          "window.formsyncPaints || []]")
+        except Exception:  # a live view still loading (no grid yet) or navigated away: nothing painted
+            continue
         out += [{"view": view, "camera": p["camera"], "capture_ns": int(p["capture_ns"]), "paint_ms": p["paint_ms"]}
                 for p in paints]
     return out
