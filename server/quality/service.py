@@ -101,11 +101,14 @@ class AdaptiveQuality:
                 continue
             signals = Signals(skipped_share=self._skipped_share(cam, results.get(camera_id), now, now_ns),
                               ingest_p95_ms=self._latency_p95(cam, now), cpu_percent=cpu)
+            tier_before = cam.controller.tier
             if cam.controller.step(signals, now, cam.declared_fps):
                 self._publish(camera_id, cam, now_ns)
                 t = cam.target
-                log.info("camera %s: target %.1f fps, tier %d (%d px, q%d): %s", camera_id, t["fps"], t["tier"],
-                         t["width"], t["jpeg_quality"], t["reason"])
+                # The fps moves every few seconds in the AIMD sawtooth; a new tier is worth a line.
+                log.log(logging.INFO if t["tier"] != tier_before else logging.DEBUG,
+                        "camera %s: target %.1f fps, tier %d (%d px, q%d): %s", camera_id, t["fps"], t["tier"],
+                        t["width"], t["jpeg_quality"], t["reason"])
             elif cam.target is not None and cam.target["reason"] != cam.controller.reason:
                 self._publish(camera_id, cam, cam.target["since_ns"])
 

@@ -50,10 +50,10 @@ def test_a_throttled_worker_lowers_the_cameras_rate_and_it_climbs_back_when_the_
     # CPU and ingest bounds out of reach: on a busy test machine only the worker's skips may decide.
     # Skip bounds wide apart: throttled, the worker skips 2 frames in 3 at 20 fps (a third at the
     # 10 fps floor); recovered, a starved test machine still makes it skip a few.
-    hub = RunningHub(quality_adaptive=True, quality_settle_s=1.0, quality_increase_fps=5.0,
+    hub = RunningHub(quality_adaptive=True, quality_settle_s=0.5, quality_window_s=1.5, quality_increase_fps=5.0,
                      quality_skipped_high=0.5, quality_skipped_low=0.3,
                      quality_cpu_high_percent=100, quality_cpu_low_percent=99, quality_ingest_latency_high_ms=5000,
-                     quality_ingest_latency_low_ms=4000, quality_interval_s=0.5).start()
+                     quality_ingest_latency_low_ms=4000, quality_interval_s=0.25).start()
     Throttled.throttle.set()
     worker = AnalysisWorker(hub.url, Throttled, worker_id="w-slow", spool_dir=tmp_path / "spool")
     stop_worker = threading.Event()

@@ -41,7 +41,10 @@ class HubProcess:
     def __init__(self, tmp_path: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.log_path = tmp_path / f"hub-{self.port}.log"
-        self.env = {"FORMSYNC_HUB_DB_PATH": str(tmp_path / "hub.db"), **(env or {})}
+        # Adaptive quality off, as in tests.support.RunningHub: a busy test machine would otherwise
+        # cut the cameras' rates, and these tests count frames and sets.
+        self.env = {"FORMSYNC_HUB_DB_PATH": str(tmp_path / "hub.db"), "FORMSYNC_HUB_QUALITY_ADAPTIVE": "false",
+                    **(env or {})}
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
