@@ -80,7 +80,7 @@ class CameraWorker(threading.Thread):
         self.clock = ClockSync((lambda: time.time_ns() + shift_ns) if shift_ns else time.time_ns)
         self.synced = threading.Event()
         self.stats = CameraStats()
-        self.quality = QualityGate(config.jpeg_quality, config.max_width)
+        self.quality = QualityGate(config.jpeg_quality, config.max_width, self.clock.to_hub_ns)
         self.error: BaseException | None = None
         self.log = CameraLog(log, {"camera": config.camera_id})
         self._stop_event = threading.Event()

@@ -170,7 +170,7 @@ class CaptureLoop:
                 return True
             capture_time_ns = self.clock_ns()
             position += 1
-            if not self.quality.admit(time.monotonic()):  # the hub's target rate thins it out
+            if not self.quality.admit(capture_time_ns):  # the hub's target rate thins it out
                 k += 1
                 continue
             ok, image = cap.retrieve()
@@ -189,8 +189,7 @@ class CaptureLoop:
                 raise SourceError(f"read from {self.config.source!r} failed")
             capture_time_ns = self.clock_ns()
             # Grab every frame (keeps the device queue drained) but decode only those we send.
-            now = time.monotonic()
-            if not limiter.should_emit(now) or not self.quality.admit(now):
+            if not limiter.should_emit(time.monotonic()) or not self.quality.admit(capture_time_ns):
                 continue
             ok, image = cap.retrieve()
             if not ok:

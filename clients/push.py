@@ -135,7 +135,7 @@ class PushCaptureLoop:
         try:
             while (item := self.source.take(self.stop)) is not None:
                 image, capture_time_ns = item
-                if not self.quality.admit(time.monotonic()):  # the hub's target rate thins it out
+                if not self.quality.admit(capture_time_ns):  # the hub's target rate thins it out
                     continue
                 quality, max_width = self.quality.encoding()
                 jpeg, width, height = encode_jpeg(image, quality=quality, max_width=max_width)
