@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 
 from formsync.wire.events import AnalysisStaleEvent
+from server.background import background
 from server.events import EventBus
 from server.results import LatestResults, StoredResult
 from server.shared_state.connection import REDIS_DOWN
@@ -74,10 +75,5 @@ class AnalysisStaleness:
 async def watch_analysis_staleness(app) -> AsyncIterator[AnalysisStaleness]:
     """Run the watcher on the hub's loop for the lifespan (``app.state``: results, bus, settings)."""
     watcher = AnalysisStaleness(app.state.results, app.state.bus, app.state.settings.analysis_stale_after_s)
-    task = asyncio.create_task(watcher.watch(), name="analysis-stale-watcher")
-    try:
+    async with background(watcher.watch(), "analysis-stale-watcher"):
         yield watcher
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

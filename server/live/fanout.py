@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import logging
@@ -10,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from server.background import background
 from server.events import EventBus
 from server.live.mailbox import Mailbox
 
@@ -102,10 +102,5 @@ class LiveFanout:
 
 @contextlib.asynccontextmanager
 async def run_fanout(fanout: LiveFanout) -> AsyncIterator[None]:
-    task = asyncio.create_task(fanout.run(), name="live-fanout")
-    try:
+    async with background(fanout.run(), "live-fanout"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

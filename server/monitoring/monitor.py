@@ -33,6 +33,7 @@ from fastapi import FastAPI
 from formsync.heartbeat import HeartbeatSource, process_id
 from formsync.host import HostCollector
 from formsync.wire.events import AlertEvent, HeartbeatEvent, ProcessLostEvent, ProcessOnlineEvent
+from server.background import background
 from server.monitoring.alert_log import AlertLog, open_alert_log
 from server.monitoring.alert_rules import load_rules
 from server.monitoring.alerts import ActiveAlert, AlertEngine, Transition
@@ -214,13 +215,10 @@ async def run_monitor(app: FastAPI) -> AsyncIterator[HubMonitor]:
                          interval_s=settings.monitor_interval_s)
     await monitor.restore()
     app.state.monitor = monitor
-    task = asyncio.create_task(monitor.run(), name="hub-monitor")
     try:
-        yield monitor
+        async with background(monitor.run(), "hub-monitor"):
+            yield monitor
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await monitor.flush()
         await asyncio.to_thread(alert_log.close)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from server.background import background
 from server.quality.policy import CameraController, QualityPolicy, Signals
 from server.results import LatestResults
 from server.shared_state.connection import REDIS_DOWN
@@ -160,10 +161,5 @@ async def run_adaptive_quality(quality: AdaptiveQuality | None) -> AsyncIterator
     if quality is None:
         yield
         return
-    task = asyncio.create_task(quality.run(), name="adaptive-quality")
-    try:
+    async with background(quality.run(), "adaptive-quality"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
