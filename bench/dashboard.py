@@ -49,6 +49,15 @@ def wait_http(url: str, timeout_s: float) -> None:
     raise SystemExit(f"{url} did not answer within {timeout_s:.0f} s")
 
 
+def stop_demo(demo: subprocess.Popen) -> None:
+    """Ctrl-C to the demo's process group (a graceful stop), SIGKILL if it outlives 20 s."""
+    os.killpg(demo.pid, signal.SIGINT)
+    try:
+        demo.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(demo.pid, signal.SIGKILL)
+
+
 def streamlit_process(demo: subprocess.Popen) -> psutil.Process:
     for child in psutil.Process(demo.pid).children(recursive=True):
         if "streamlit" in " ".join(child.cmdline()):
@@ -102,11 +111,7 @@ def main() -> int:
             browser.close()
         print(f"machine load average (1 min): {os.getloadavg()[0]:.1f}; demo log: {tmp / 'demo.log'}")
     finally:
-        os.killpg(demo.pid, signal.SIGINT)
-        try:
-            demo.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(demo.pid, signal.SIGKILL)
+        stop_demo(demo)
     return 0
 
 

@@ -23,7 +23,6 @@ import argparse
 import collections
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,7 @@ import httpx
 import numpy as np
 import psutil
 
-from bench.dashboard import wait_http
+from bench.dashboard import stop_demo, wait_http
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
 from tests.support import free_port
 
@@ -170,11 +169,7 @@ def main() -> int:
         if browser is not None:
             browser.close()
             pw.stop()
-        os.killpg(demo.pid, signal.SIGINT)
-        try:
-            demo.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(demo.pid, signal.SIGKILL)
+        stop_demo(demo)
     return 0
 
 

@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -42,7 +41,7 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 
-from bench.dashboard import streamlit_process, wait_http
+from bench.dashboard import stop_demo, streamlit_process, wait_http
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
 from tests.e2e.dashboard import live_frames
 from tests.support import free_port
@@ -203,11 +202,7 @@ def main() -> int:
     finally:
         if captures is not None:
             captures.stop()
-        os.killpg(demo.pid, signal.SIGINT)
-        try:
-            demo.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(demo.pid, signal.SIGKILL)
+        stop_demo(demo)
     return 0
 
 
