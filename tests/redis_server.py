@@ -42,6 +42,10 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
+        """Start it (again after ``kill``/``stop``, on the same port). Raises ``RuntimeError`` while
+        it runs: a second server would fail to bind while the first went on unowned."""
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError(f"redis-server on port {self.port} is already running")
         binary = require_redis_server()
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -85,9 +89,13 @@ class RedisServer:
     def __enter__(self) -> RedisServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def close(self) -> None:
+        """Stop it for good: its folder goes too."""
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 STORES = ["embedded", "redis"]

@@ -129,7 +129,7 @@ def test_redis_down_is_a_503_with_retry_after_and_the_hub_recovers():
         assert httpx.get(hub.url + "/api/v1/cameras/side/frame").headers["x-frame-seq"] == str(seq[0])
     finally:
         hub.stop()
-        server.stop()
+        server.close()
 
 
 def test_a_subscriber_connection_dropped_for_reading_slowly_is_reopened_and_resynced(redis_url):

@@ -99,7 +99,7 @@ def test_a_hub_started_while_redis_is_down_answers_503_then_serves_once_it_is_up
     with RunningHub(redis_url=redis.url) as hub, httpx.Client(base_url=hub.url, timeout=10) as http:
         down = http.get("/api/v1/sets")
         assert down.status_code == 503 and down.json()["error"]["code"] == "redis_unavailable"
-        with redis.start():
+        with redis:  # starts it (__enter__); stopped and its folder removed at the end
             for path in ("/api/v1/sets", "/api/v1/references", "/api/v1/alerts", "/api/v1/reference-jobs"):
                 assert http.get(path).status_code == 200, path
             assert http.put("/api/v1/cameras/side/set", json=a_set()).json()["persisted"] is True
