@@ -145,7 +145,7 @@ def main() -> int:
         from server.shared_state.local import LocalRedis, RedisNotInstalled
 
         try:
-            redis = LocalRedis().start()
+            redis = LocalRedis(preexec_fn=_die_with_parent).start()
         except (RedisNotInstalled, RuntimeError) as exc:
             print(f"demo: {exc}")
             return 1

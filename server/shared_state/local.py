@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 
 
 class RedisNotInstalled(RuntimeError):
@@ -30,9 +31,12 @@ class LocalRedis:
     Raises ``RedisNotInstalled`` without the binary, ``RuntimeError`` when it does not answer
     ``PING`` within ``timeout_s`` (its stderr in the message)."""
 
-    def __init__(self, port: int | None = None, timeout_s: float = 10.0) -> None:
+    def __init__(self, port: int | None = None, timeout_s: float = 10.0,
+                 preexec_fn: Callable[[], None] | None = None) -> None:
         self.port = port or _free_port()
         self.timeout_s = timeout_s
+        # e.g. the demo's "die with me" (PR_SET_PDEATHSIG): a killed demo leaves no server behind.
+        self.preexec_fn = preexec_fn
         self.dir = tempfile.mkdtemp(prefix="formsync-redis-")
         self.process: subprocess.Popen | None = None
 
@@ -50,7 +54,7 @@ class LocalRedis:
              "--dir", self.dir, "--daemonize", "no", "--loglevel", "warning"],
             # Its own process group: a terminal's Ctrl-C reaches the program that started it, which
             # stops it after the hubs (their last writes go to it).
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, process_group=0)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, process_group=0, preexec_fn=self.preexec_fn)
         deadline = time.monotonic() + self.timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

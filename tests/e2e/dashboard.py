@@ -93,6 +93,12 @@ def grid_cells(page) -> list[str]:
     return [t.strip() for t in cells.all_inner_texts()]
 
 
+def grid_rows(page) -> list[list[str]]:
+    """Each row of the page's ``st.dataframe`` tables as its cells' texts (header rows have none)."""
+    rows = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"] [role="row"]')
+    return [cells for cells in (
+        [t.strip() for t in row.locator('[role="gridcell"]').all_inner_texts()] for row in rows.all()) if cells]
+
 
 _CANVAS_JS = """() => [...document.querySelectorAll('canvas[data-camera-id]')].map(c => ({
   view: c.closest('[data-view]') ? c.closest('[data-view]').dataset.view : null,
