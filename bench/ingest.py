@@ -491,29 +491,18 @@ def stop_process(proc) -> None:
 
 @contextmanager
 def redis_server():
-    """Debian's ``redis-server`` on a free loopback port, persistence off. Yields ``(url, pid)``."""
-    import shutil
+    """Debian's ``redis-server`` on a free loopback port, persistence off
+    (``server.shared_state.local.LocalRedis``). Yields ``(url, pid)``."""
+    from server.shared_state.local import LocalRedis, RedisNotInstalled
 
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("bench/ingest.py --store redis: redis-server is not installed (scripts/ensure_redis.sh)")
-    port = free_port()
-    with tempfile.TemporaryDirectory() as folder:
-        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                 "--appendonly", "no", "--dir", folder], stdout=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + HUB_START_TIMEOUT_S
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("redis-server did not start") from None
-                    time.sleep(0.05)
-            yield f"redis://127.0.0.1:{port}/0", proc.pid
-        finally:
-            stop_process(proc)
+    try:
+        redis = LocalRedis().start()
+    except RedisNotInstalled as exc:
+        raise SystemExit(f"bench/ingest.py --store redis: {exc}") from None
+    try:
+        yield redis.url, redis.process.pid
+    finally:
+        redis.stop()
 
 
 @contextmanager
