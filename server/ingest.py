@@ -103,8 +103,9 @@ class IngestService:
             self.quality.observe(camera_id, declared_fps, capture_time_ns, frame.hub_receive_time_ns)
         if not self.shared:
             self._observe(frame, result.is_new_camera, result.is_new_stream)
-        self.bus.emit(FrameEvent(camera_id=camera_id, seq=seq, capture_time_ns=capture_time_ns,
-                                 hub_receive_time_ns=frame.hub_receive_time_ns, source_frame=source_frame))
+        if not result.announced:
+            self.bus.emit(FrameEvent(camera_id=camera_id, seq=seq, capture_time_ns=capture_time_ns,
+                                     hub_receive_time_ns=frame.hub_receive_time_ns, source_frame=source_frame))
         if not self.shared and self.live_sync is not None:
             self.live_sync.add(frame)
         if self.metrics is not None:

@@ -75,11 +75,14 @@ class CameraStatus:
 
 @dataclass(frozen=True, slots=True)
 class PutResult:
-    """What a ``put`` changed: ``is_new_stream`` when the camera was unknown or its seq restarted."""
+    """What a ``put`` changed: ``is_new_stream`` when the camera was unknown or its seq restarted;
+    ``announced`` when the store published the frame's ``frame`` event itself, with the frame (a
+    shared store on the events' server), so the caller must not publish it again."""
 
     frame: Frame
     is_new_camera: bool
     is_new_stream: bool
+    announced: bool = False
 
 
 class FrameStore(Protocol):

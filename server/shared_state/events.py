@@ -2,8 +2,10 @@
 
 Each event is published once, as the JSON a WebSocket subscriber gets, on one channel; events
 carry ids and times, never a JPEG (a ``frame`` event names the frame, readers fetch it from the
-shared store). Every hub, the publishing one included, delivers what it reads from the channel to
-its own subscribers, so all hubs' subscribers see the same order.
+shared store; with the rings on this same Redis the frame store's put script publishes it, in
+the frame's own round trip: ``server.shared_state.frames``). Every hub, the publishing one
+included, delivers what it reads from the channel to its own subscribers, so all hubs' subscribers
+see the same order.
 
 What each hub derives from the frames (``camera_online``, ``camera_stale``, ``sync_set``) is not
 published: every hub derives it from the ``frame`` events (``IngestService.follow``) and tells only

@@ -11,9 +11,13 @@ Layout (``prefix`` defaults to ``formsync:``):
   first_capture_ns|ring_len|metadata``, so ``cameras()`` is one ``HGETALL``.
 
 ``put`` is one Lua script (one round trip, atomic across hubs): new-stream and gap detection, the
-append, the trims and the status update. A stream rather than a key per frame: one key per camera,
-trimmed in place by the server, read newest-first (``XREVRANGE ... COUNT 1``) or whole (``XRANGE``)
-in one command; bench/ingest.py measures its cost against the embedded store.
+append, the trims and the status update, and, when the store is given the events' channel (the
+rings live on the events' server), the ``PUBLISH`` of the frame's ``frame`` event: no second round
+trip per frame, and a hub reading the event always finds the frame.
+
+A stream rather than a key per frame: one key per camera, trimmed in place by the server, read
+newest-first (``XREVRANGE ... COUNT 1``) or whole (``XRANGE``) in one command; bench/ingest.py
+measures its cost against the embedded store.
 
 Seqs are compared as Lua numbers (doubles): exact up to 2**53.
 """
@@ -24,6 +28,7 @@ import json
 
 import redis.asyncio as aioredis
 
+from formsync.wire.events import FrameEvent
 from server.store import CameraStatus, Frame, PutResult, camera_status
 
 _PUT = """
@@ -54,6 +59,9 @@ local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][2][4]
 local n = redis.call('XLEN', KEYS[1])
 redis.call('HSET', KEYS[2], cam, table.concat({ARGV[2], string.format('%.0f', total), string.format('%.0f', gaps),
   string.format('%.0f', id_ms), first, tostring(n), ARGV[5]}, '|'))
+if ARGV[9] ~= '' then
+  redis.call('PUBLISH', ARGV[9], ARGV[10])
+end
 return {new_camera, new_stream}
 """
 
@@ -91,13 +99,15 @@ class RedisFrameStore:
         ring_seconds: keep frames whose capture time is within this many seconds of the newest.
         ring_max_frames: hard cap on ring length, whatever the fps.
         prefix: of every key, so several FormSync deployments can share one Redis.
+        events_channel: the ``RedisEventBus`` channel, when it is on this same Redis: ``put`` then
+            publishes the frame event (``PutResult.announced``).
 
     Raises ``redis.exceptions.ConnectionError``/``TimeoutError`` from any method when Redis cannot be
     reached (the routes answer 503, ``server.shared_state.connection``).
     """
 
     def __init__(self, client: aioredis.Redis, ring_seconds: float = 1.0, ring_max_frames: int = 256,
-                 prefix: str = "formsync:") -> None:
+                 prefix: str = "formsync:", events_channel: str | None = None) -> None:
         if ring_seconds <= 0 or ring_max_frames < 2:
             raise ValueError("ring_seconds must be > 0 and ring_max_frames >= 2")
         self.client = client
@@ -106,6 +116,7 @@ class RedisFrameStore:
         self._ring_max = ring_max_frames
         self._prefix = prefix
         self._cameras_key = f"{prefix}cameras"
+        self._events_channel = events_channel
         self._put = client.register_script(_PUT)
         self._by_seq = client.register_script(_BY_SEQ)
 
@@ -113,11 +124,15 @@ class RedisFrameStore:
         return f"{self._prefix}ring:{camera_id}"
 
     async def put(self, frame: Frame) -> PutResult:
+        event = "" if self._events_channel is None else FrameEvent(
+            camera_id=frame.camera_id, seq=frame.seq, capture_time_ns=frame.capture_time_ns,
+            hub_receive_time_ns=frame.hub_receive_time_ns, source_frame=frame.source_frame).model_dump_json()
         new_camera, new_stream = await self._put(
             keys=[self._ring_key(frame.camera_id), self._cameras_key],
             args=[frame.camera_id, frame.seq, frame.capture_time_ns // 1_000_000, frame.capture_time_ns,
-                  _meta(frame), self._ring_ms, self._ring_max, frame.jpeg])
-        return PutResult(frame=frame, is_new_camera=bool(new_camera), is_new_stream=bool(new_stream))
+                  _meta(frame), self._ring_ms, self._ring_max, frame.jpeg, self._events_channel or "", event])
+        return PutResult(frame=frame, is_new_camera=bool(new_camera), is_new_stream=bool(new_stream),
+                         announced=self._events_channel is not None)
 
     async def latest(self, camera_id: str) -> Frame | None:
         entries = await self.client.xrevrange(self._ring_key(camera_id), count=1)

@@ -35,8 +35,10 @@ async def frames_and_events(app: FastAPI, settings: HubSettings, store: FrameSto
     app.state.redis = client = connect(settings.redis_url)
     frames = connect(settings.frames_redis_url) if settings.frames_redis_url else client
     app.state.frames_redis = frames
-    app.state.store = store or RedisFrameStore(frames, settings.ring_seconds, settings.ring_max_frames)
-    app.state.bus = RedisEventBus(queue_size=settings.event_queue_size, client=client, url=settings.redis_url)
+    app.state.bus = bus = RedisEventBus(queue_size=settings.event_queue_size, client=client, url=settings.redis_url)
+    # Rings on the events' server: the put script publishes each frame event in the same round trip.
+    app.state.store = store or RedisFrameStore(frames, settings.ring_seconds, settings.ring_max_frames,
+                                               events_channel=None if frames is not client else bus.channel)
     try:
         yield
     finally:
