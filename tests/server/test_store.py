@@ -138,3 +138,33 @@ async def test_concurrent_writers_and_readers_never_see_a_torn_frame(make_store)
     assert reads[0] > 0
     assert problems == []
     assert {c: (await store.latest(c)).seq for c in cams} == {c: 99 for c in cams}
+
+
+async def test_a_redis_store_given_the_events_channel_publishes_each_frame_event_with_its_frame(redis_url):
+    import json
+
+    from formsync.wire.events import FrameEvent
+    from server.shared_state.connection import connect
+    from server.shared_state.frames import RedisFrameStore
+
+    client = connect(redis_url)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe("events")
+    try:
+        quiet = RedisFrameStore(client)
+        announcing = RedisFrameStore(client, events_channel="events")
+        assert (await quiet.put(frame(cam="q", seq=0))).announced is False
+        result = await announcing.put(frame(cam="b", seq=7, t_ms=40, source_frame=3))
+        assert result.announced is True
+        messages, deadline = [], asyncio.get_running_loop().time() + 1.0
+        while asyncio.get_running_loop().time() < deadline:  # None also for the subscribe reply
+            if (message := await pubsub.get_message(timeout=0.2)) is not None:
+                messages.append(json.loads(message["data"]))
+        sent = result.frame
+        assert messages == [FrameEvent(camera_id="b", seq=7, capture_time_ns=sent.capture_time_ns,
+                                       hub_receive_time_ns=sent.hub_receive_time_ns,
+                                       source_frame=3).model_dump(mode="json")]
+        assert (await announcing.latest("b")).seq == 7  # stored by the time its event is read
+    finally:
+        await pubsub.aclose()
+        await client.aclose()
