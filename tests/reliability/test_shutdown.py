@@ -143,6 +143,14 @@ class DemoRun:
         return following >= workers and (analysed or not analysing) and all(
             cams.get(c, {}).get("online") for c in ("side", "front"))
 
+    def ctrl_c(self, processes: list[psutil.Process]) -> tuple[float, list[str]]:
+        """Ctrl-C in the demo's terminal (its whole process group): the seconds it took to exit,
+        and those of ``processes`` still running then."""
+        started = time.monotonic()
+        os.killpg(self.proc.pid, signal.SIGINT)
+        self.proc.wait(STOP_BUDGET_S + 10)
+        return time.monotonic() - started, _alive(processes)
+
     def kill(self) -> None:
         for p in reversed(_tree(self.proc.pid)):
             try:
@@ -152,7 +160,7 @@ class DemoRun:
         self.proc.wait(10)
 
 
-def _chromium_page(pw, ui_url: str):
+def _chromium_page(pw, ui_url: str, title: str = "Coach"):
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
     from tests.e2e.dashboard import open_app
 
@@ -160,7 +168,7 @@ def _chromium_page(pw, ui_url: str):
         pytest.skip(f"no Chromium at {CHROMIUM} (make test installs it: scripts/ensure_apt.sh)")
     browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    open_app(page, ui_url, "Coach")
+    open_app(page, ui_url, title)
     return browser, page
 
 
@@ -185,11 +193,7 @@ def test_ctrl_c_stops_the_demo_within_5_s_quietly_and_completely(tmp_path, with_
             assert wait_until(lambda: [c for c in live_canvases(page) if c["capture_ns"]], 60, 0.5)
         processes = _tree(demo.proc.pid)
         assert len(processes) == 5, [p.cmdline() for p in processes]  # demo, hub, worker, cameras, dashboard
-        started = time.monotonic()
-        os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in the demo's terminal
-        demo.proc.wait(STOP_BUDGET_S + 10)
-        took = time.monotonic() - started
-        left = _alive(processes)
+        took, left = demo.ctrl_c(processes)
     finally:
         if browser is not None:
             browser.close()
@@ -273,25 +277,14 @@ def test_the_redis_demo_shares_the_cameras_between_two_hubs_and_two_workers_and_
         holders = {lease["camera_id"]: lease["worker_id"] for lease in leases}
         assert set(holders) == {"side", "front"} and set(holders.values()) <= {"worker-1", "worker-2"}, leases
         pw = sync_api.sync_playwright().start()
-        from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
-        from tests.e2e.dashboard import open_app
-
-        if not os.access(CHROMIUM, os.X_OK):
-            pytest.skip(f"no Chromium at {CHROMIUM} (make test installs it: scripts/ensure_apt.sh)")
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1200})
-        open_app(page, demo.ui_url, "Monitor")
+        browser, page = _chromium_page(pw, demo.ui_url, "Monitor")
         assert wait_until(lambda: set(_served_by(page, demo.hub_urls)) == {"side", "front"}, 30, 0.5), \
             page.locator('[data-testid="stMain"]').inner_text()[:3000]
         processes = _tree(demo.proc.pid)
         names = sorted(" ".join(p.cmdline()[1:3]) for p in processes)
         # demo, redis-server, two hubs, two workers, cameras, dashboard
         assert len(processes) == 8 and sum("redis-server" in p.name() for p in processes) == 1, names
-        started = time.monotonic()
-        os.killpg(demo.proc.pid, signal.SIGINT)
-        demo.proc.wait(STOP_BUDGET_S + 10)
-        took = time.monotonic() - started
-        left = _alive(processes)
+        took, left = demo.ctrl_c(processes)
     finally:
         if browser is not None:
             browser.close()
