@@ -12,7 +12,9 @@ analysed by exactly one of them.
 - Every held lease is renewed each quarter lifetime in one request, which also tells the hub the
   worker is alive and how many cameras it takes (balancing). A renewal that says a lease is
   lost, or no successful renewal for a whole lifetime (the hub unreachable: another worker may
-  have it by now), ends the worker's claim: it stops analysing the camera.
+  have it by now), ends the worker's claim: it stops analysing the camera. The two differ in who
+  closes the camera's open set: after a refusal the hub has (``on_lost``); after an outage the hub
+  may have restarted and forgotten the set, so the worker closes it itself (``on_cut_off``).
 - On a deliberate stop the worker releases its leases, so others take the cameras at once.
 - Rebalancing: when one of its cameras ends a set and it holds at least two cameras more than
   some other live worker with room (a worker started later, say), the worker releases that camera
@@ -50,7 +52,10 @@ class CameraLeases:
         worker_id: the worker's id (with a random ``instance``, new at every start).
         max_cameras: most cameras this worker takes (1-1024).
         ttl_ms: lease lifetime, ms (200-60000).
-        on_granted, on_lost: called on the event loop with a camera id as a lease is won or lost.
+        on_granted, on_lost: called on the event loop with a camera id as a lease is won or lost
+            (the hub said so: it closed the camera's open set).
+        on_cut_off: likewise as a lease is given up because the hub went unanswered for a whole
+            lifetime (no one may have closed the set).
         on_overdue: likewise when the camera's holder is overdue with its renewal.
 
     Loop-owned: call everything on the worker's event loop."""
@@ -58,12 +63,14 @@ class CameraLeases:
     def __init__(self, worker_id: str, max_cameras: int = 8, ttl_ms: int = LEASE_TTL_MS,
                  on_granted: Callable[[str], None] = lambda cam: None,
                  on_lost: Callable[[str], None] = lambda cam: None,
+                 on_cut_off: Callable[[str], None] = lambda cam: None,
                  on_overdue: Callable[[str], None] = lambda cam: None, clock=time.monotonic) -> None:
         self.worker_id = worker_id
         self.instance = secrets.token_hex(8)
         self.max_cameras = max_cameras
         self.ttl_ms = ttl_ms
         self.on_granted, self.on_lost, self.on_overdue = on_granted, on_lost, on_overdue
+        self.on_cut_off = on_cut_off
         self.held: set[str] = set()
         self.takeovers = 0
         self._clock = clock
@@ -123,16 +130,16 @@ class CameraLeases:
             if self.held and self._clock() - self._renewed_at > self.ttl_ms / 1e3:
                 log.warning("leases not renewed for a whole lifetime (%s): giving up %s", exc,
                             ", ".join(sorted(self.held)))
-                self._drop(sorted(self.held))
+                self._drop(sorted(self.held), self.on_cut_off)
             return
         self._renewed_at = self._clock()
-        self._drop([cam for cam in out.lost if cam in self.held])
+        self._drop([cam for cam in out.lost if cam in self.held], self.on_lost)
 
-    def _drop(self, cameras: list[str]) -> None:
+    def _drop(self, cameras: list[str], notify: Callable[[str], None]) -> None:
         for camera_id in cameras:
             self.held.discard(camera_id)
             log.warning("[%s] lease lost: no longer analysing it", camera_id)
-            self.on_lost(camera_id)
+            notify(camera_id)
 
     async def release(self, hub: HubClient, camera_id: str) -> None:
         """Give the camera up (a deliberate stop of its analysis); failures are only logged (the

@@ -10,7 +10,8 @@ A set is a run of reps without a long pause. ``SetTracker`` closes it when
     camera_stale    the hub reported the camera stale;
     worker_stopped  the analysis worker is shutting down (or handing the camera over);
     worker_lost     closed by the hub: the worker died and another took the camera over
-                    (``server/leases.py``).
+                    (``server/leases.py``); or by the worker, which could not reach the hub
+                    for a whole lease lifetime (``analysis/leases.py``).
 A set without a completed rep is never reported.
 """
 

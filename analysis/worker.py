@@ -148,8 +148,9 @@ class AnalysisWorker:
     A camera is analysed only while the worker holds its lease (``analysis.leases``): the hub
     shares the cameras among its workers, the least loaded first. A camera whose lease is lost
     (another worker took it over) is no longer analysed here and its set in progress is dropped
-    (the hub closed it as ``worker_lost``); a camera that turns stale, or every camera when the
-    worker stops, ends its set and releases the lease.
+    (the hub closed it as ``worker_lost``); one given up because the hub stopped answering closes
+    its set here as ``worker_lost``; a camera that turns stale, or every camera when the worker
+    stops, ends its set and releases the lease.
 
     Each camera's sets leave through its ``SetOutbox`` (one sender task: in order, exactly once,
     retried through hub outages). The event follower survives anything: a malformed event is
@@ -191,7 +192,8 @@ class AnalysisWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.stuck_threads: list[str] = []
         self.leases = CameraLeases(worker_id, max_cameras, lease_ttl_ms, on_granted=self._on_granted,
-                                   on_lost=self._on_lost, on_overdue=self._on_overdue)
+                                   on_lost=self._on_lost, on_cut_off=self._on_cut_off,
+                                   on_overdue=self._on_overdue)
 
     async def run(self, stop: asyncio.Event, drain_timeout_s: float = 2.0,
                   end_timeout_s: float = 1.5) -> None:
@@ -461,6 +463,15 @@ class AnalysisWorker:
         track = self.tracks.get(cam)
         if track is not None:
             track.executor.submit(self._drop_set_on_thread, track)
+
+    def _on_cut_off(self, cam: str) -> None:
+        """A lease given up after the hub went unanswered for a whole lifetime: the set in progress
+        is closed here as ``worker_lost`` and spooled, since a hub that restarted meanwhile has
+        forgotten it (a hub that did not, or another that let a worker take the camera over, closed
+        it already: the two closes are one set, stored once by its id)."""
+        track = self.tracks.get(cam)
+        if track is not None:
+            track.executor.submit(self._end_set_on_thread, track, "worker_lost")
 
     def _on_overdue(self, cam: str) -> None:
         """The camera's worker missed a renewal (it may have died): load its models now, on its

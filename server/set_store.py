@@ -89,6 +89,17 @@ class SetStore(Protocol):
         """Write what is unsaved (once more) and release connections."""
 
 
+def replaces_live(current: dict | None, closed: dict) -> bool:
+    """Whether a closed set becomes its camera's live set: unless the live one is another set
+    still in progress, or another set that ended later (ends are the camera's capture times, one
+    clock per camera). The Redis store's put script applies the same rule."""
+    if current is None or current["set_id"] == closed["set_id"]:
+        return True
+    if current["status"] != "closed":
+        return False
+    return int(current.get("ended_at_ns") or 0) <= int(closed.get("ended_at_ns") or 0)
+
+
 def open_set_store(db_path: str | Path, redis_url: str | None) -> SetStore:
     """Redis-backed with ``redis_url`` (``FORMSYNC_HUB_REDIS_URL``), else SQLite at ``db_path``."""
     if redis_url is None:
@@ -137,7 +148,10 @@ class EmbeddedSetStore:
         are written. Returns (stored set with camera_id and saved_at, error text or None).
 
         A set's updates may arrive again (a worker retrying after a lost answer): an open body for
-        a set already closed here is ignored and the closed one returned."""
+        a set already closed here is ignored and the closed one returned. A closed set arriving
+        late (from a worker's spool, or a worker cut off from the hub while another took the
+        camera over) is stored but stays out of the live slot when another set is newer there
+        (``replaces_live``)."""
         item = {**body, "camera_id": camera_id, "saved_at": None}
         closed = body["status"] == "closed"
         with self._state_lock:
@@ -148,7 +162,8 @@ class EmbeddedSetStore:
             if closed:
                 item["saved_at"] = now_iso()
                 self._unsaved = MappingProxyType({**self._unsaved, item["set_id"]: item})
-            self._live = MappingProxyType({**self._live, camera_id: item})
+            if not closed or replaces_live(current, item):
+                self._live = MappingProxyType({**self._live, camera_id: item})
         return item, (self._flush() if closed else None)
 
     def _flush(self) -> str | None:

@@ -17,7 +17,7 @@ from formsync.wire.references import ContentHash
 SET_ID_PATTERN = r"^[0-9a-f]{32}$"
 EndReason = Literal["rest", "source_restart", "camera_stale", "worker_stopped", "worker_lost"]
 """Why a set closed (``analysis/sets.py``; ``worker_lost``: its worker died and another took the
-camera over, ``server/leases.py``)."""
+camera over, ``server/leases.py``, or it lost the hub for a whole lease lifetime)."""
 
 _Deg = Annotated[float, Field(ge=0, le=360, allow_inf_nan=False)]
 _JointDeg = dict[Annotated[str, Field(max_length=32)], _Deg]

@@ -8,8 +8,9 @@ Keys (``{p}`` = ``formsync:``):
   the same per camera (``GET /sets?camera_id=``). Scores are doubles: ends closer than ~256 ns may
   list in either order, nothing else.
 
-A PUT is one Lua script, so across hubs an open update never reopens a closed set and an older
-closed set written late never replaces a newer live one. Closed sets must survive a Redis restart:
+A PUT is one Lua script, so across hubs an open update never reopens a closed set and a closed
+set written late never replaces another set in progress or one that ended later
+(``server.set_store.replaces_live``). Closed sets must survive a Redis restart:
 run Redis with ``appendonly yes`` (README, "Running with Redis"). A closed set Redis cannot take
 (unreachable, restarting) stays in this hub's memory, listed and readable here, until ``retry``
 writes it; an open update raises instead (a 503: the worker sends its next one anyway).
@@ -47,7 +48,7 @@ redis.call('ZADD', by_camera, ended, set_id)
 local live = redis.call('HGET', live_key, camera)
 if live then
   local cur = cjson.decode(live)
-  if cur.set_id ~= set_id and cur.status == 'closed' and tonumber(cur.ended_at_ns) > tonumber(ended) then
+  if cur.set_id ~= set_id and (cur.status ~= 'closed' or tonumber(cur.ended_at_ns) > tonumber(ended)) then
     return body
   end
 end

@@ -1,6 +1,8 @@
 """Two workers share a hub's cameras through leases: balanced, one worker per camera; when one is
 killed (-9) the other takes its cameras over and the hub keeps the dead worker's open sets, closed
-as ``worker_lost``; a worker that stops releases its cameras and closes its sets."""
+as ``worker_lost``; a worker that stops releases its cameras and closes its sets. A worker cut off
+by a hub restart longer than a lease lifetime closes its own sets as ``worker_lost``: the
+restarted hub has forgotten them."""
 
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ import httpx
 
 from analysis.worker import AnalysisWorker
 from tests.analysis.test_worker_scheduling import run_worker
-from tests.analysis.test_worker_set_delivery import RepEveryFrame
+from tests.analysis.test_worker_set_delivery import RepEveryFrame, sets_of, start
 from tests.conftest import synthetic_jpeg
+from tests.streamlit_app.conftest import post_frame
 from tests.support import RunningHub, wait_until
 
 CAMERAS = ("c1", "c2", "c3", "c4")
@@ -120,4 +123,41 @@ def test_cameras_are_shared_taken_over_from_a_killed_worker_and_released_on_stop
         thread.join(15)
         if dead.poll() is None:
             dead.kill()
+        hub.stop()
+
+
+def test_a_set_cut_off_by_a_hub_restart_is_closed_by_its_worker_and_saved(tmp_path, clip_jpegs):
+    hub = RunningHub(stale_after_s=30).start()
+    port, db = hub.port, hub.settings.db_path
+    worker, stop, thread = start(hub, tmp_path, lease_ttl_ms=TTL_MS)
+    try:
+        for seq in (1, 2):  # two analysed frames: two reps of an open set
+            post_frame(hub.url, "side", seq, clip_jpegs[seq])
+            assert wait_until(lambda seq=seq: "side" in worker.tracks and worker.tracks["side"].analysed >= seq, 10)
+        assert wait_until(lambda: httpx.get(f"{hub.url}/api/v1/cameras/side/set").json()["reps"] == 2, 10)
+        open_set = httpx.get(f"{hub.url}/api/v1/cameras/side/set").json()
+        assert open_set["status"] == "open"
+
+        # Down for longer than a lease lifetime; back with a fresh memory (its database kept).
+        hub.stop()
+        assert wait_until(lambda: "side" not in worker.leases.held, 3 * TTL_MS / 1e3)
+        hub = RunningHub(port=port, db_path=db, stale_after_s=30).start()
+        assert wait_until(lambda: sets_of(hub.url), 15)
+        [saved] = sets_of(hub.url)
+        assert (saved["set_id"], saved["end_reason"], saved["reps"]) == (open_set["set_id"], "worker_lost", 2)
+        assert [r["rep"] for r in saved["reps_detail"]] == [1, 2]
+
+        # The camera streams on: once the worker follows the hub again it wins the lease back and
+        # starts a new set.
+        seqs = iter(range(3, 10_000))
+
+        def new_set() -> bool:
+            post_frame(hub.url, "side", next(seqs), clip_jpegs[3])
+            return httpx.get(f"{hub.url}/api/v1/cameras/side/set").json()["set_id"] != open_set["set_id"]
+        assert wait_until(new_set, 20, 0.2)
+        assert wait_until(lambda: worker.sets_pending == 0, 5)
+        assert [s["set_id"] for s in sets_of(hub.url)] == [open_set["set_id"]]
+    finally:
+        stop.set()
+        thread.join(15)
         hub.stop()

@@ -107,3 +107,19 @@ def test_closed_sets_survive_a_redis_crash_with_appendonly(tmp_path):
         assert [s["set_id"] for s in sets.list()] == [closed["set_id"]]
         assert sets.live("side")["set_id"] == closed["set_id"]
         sets.close()
+
+
+def test_a_closed_set_arriving_late_is_stored_but_leaves_a_newer_live_set_live(sets):
+    # A worker cut off from the hub closes its set itself and sends it once the hub answers again,
+    # after the worker that took the camera over began its own set.
+    theirs = a_set(reps=2, started_at_ns=1_000, ended=5_000)
+    ours = a_set(status="open", reps=1, started_at_ns=6_000, ended=7_000)
+    sets.put("side", ours)
+    sets.put("side", theirs)
+    assert sets.live("side")["set_id"] == ours["set_id"]
+    assert [s["set_id"] for s in sets.list()] == [theirs["set_id"]]
+    # Closed in turn, ours replaces it; an older closed one arriving after that does not.
+    sets.put("side", {**ours, "status": "closed", "end_reason": "rest", "ended_at_ns": 9_000})
+    sets.put("side", a_set(reps=1, started_at_ns=100, ended=500))
+    assert (sets.live("side")["set_id"], sets.live("side")["status"]) == (ours["set_id"], "closed")
+    assert len(sets.list()) == 3
