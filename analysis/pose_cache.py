@@ -15,7 +15,10 @@ Cache folder: ``$FORMSYNC_POSE_CACHE`` or ``<repo>/var/pose-cache``. One ``<key>
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,3 +118,27 @@ def clip_poses(path: str | Path, max_width: int | None, use_cache: bool = True) 
         poses = extract(path, max_width)
         store(path, max_width, poses)
     return poses
+
+
+def _extract_into_cache(path: Path, max_width: int | None) -> None:
+    clip_poses(path, max_width)
+
+
+def warm(paths: Iterable[str | Path], max_width: int | None, jobs: int | None = None) -> int:
+    """Extract into the cache the poses of every clip of ``paths`` it lacks, on ``jobs`` processes
+    (default: one per core; MediaPipe Pose keeps one core busy per clip). Returns how many clips were
+    extracted. Raises like ``clip_poses`` for a missing or unreadable clip."""
+    todo = [Path(p) for p in dict.fromkeys(str(p) for p in paths)]
+    todo = [p for p in todo if not (cache_dir() / f"{cache_key(p, max_width)}.npz").exists()]
+    jobs = min(jobs or os.cpu_count() or 1, len(todo))
+    if jobs <= 1:
+        for path in todo:
+            _extract_into_cache(path, max_width)
+        return len(todo)
+    todo.sort(key=lambda p: p.stat().st_size, reverse=True)  # longest first: the processes end together
+    # spawn, not fork: the parent may have run MediaPipe, and a forked copy of its graph threads
+    # corrupts the child's heap.
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for _ in pool.map(_extract_into_cache, todo, [max_width] * len(todo)):
+            pass
+    return len(todo)

@@ -17,15 +17,29 @@ def pytest_configure(config):
     os.environ.setdefault("FORMSYNC_WORKER_SPOOL_DIR", tempfile.mkdtemp(prefix="formsync-worker-sets-"))
 
 
+_REPLAYED = pytest.StashKey[list]()
+
+
+def pytest_collection_finish(session):
+    from tests.clip_usage import clips_replayed_by
+
+    session.config.stash[_REPLAYED] = clips_replayed_by(session.items) if SQUAT_DIR.exists() else []
+
+
 @pytest.fixture(scope="session", autouse=True)
-def default_references():
+def default_references(pytestconfig):
     """The default reference of every view, built once per session into the session's library, so
     that no worker process started by a test spends its first frames building them. Poses come
-    from the pose cache (var/pose-cache), so only the first session on a machine runs MediaPipe."""
-    from analysis.paths import squat_dir
+    from the pose cache (var/pose-cache), so only the first session on a machine runs MediaPipe:
+    then on every core, for the references' clips and those the collected tests replay."""
+    from analysis import pose_cache
+    from analysis.paths import DEFAULT_REFERENCES, squat_dir
     from analysis.reference import ReferenceLibrary
+    from analysis.session import DEFAULT_MAX_WIDTH
 
     if squat_dir().exists():
+        references = [squat_dir() / file for _, file in DEFAULT_REFERENCES.values()]
+        pose_cache.warm([*references, *pytestconfig.stash.get(_REPLAYED, [])], DEFAULT_MAX_WIDTH)
         ReferenceLibrary().ensure_defaults()
 
 

@@ -67,11 +67,16 @@ def run(clips: tuple[LabelledClip, ...], jobs: int | None = None, use_cache: boo
         library_root: str | Path | None = None, progress: bool = True) -> list[ClipRecord]:
     """Analyse ``clips`` on ``jobs`` processes (default: one per core) and return their records in
     the order given. The default references are built first, once, so workers do not race to build them."""
+    from analysis import pose_cache
+    from analysis.paths import DEFAULT_REFERENCES, squat_dir
     from analysis.reference import ReferenceLibrary
+    from analysis.session import DEFAULT_MAX_WIDTH
 
     root = None if library_root is None else str(library_root)
-    ReferenceLibrary(root).ensure_defaults()
     jobs = jobs or os.cpu_count() or 1
+    if use_cache:  # the references' clips on every core, not one after the other
+        pose_cache.warm([squat_dir() / file for _, file in DEFAULT_REFERENCES.values()], DEFAULT_MAX_WIDTH, jobs)
+    ReferenceLibrary(root).ensure_defaults()
     results: dict[str, ClipRecord] = {}
     bar = None
     if progress:
