@@ -637,7 +637,9 @@ class AnalysisWorker:
         if track.sets is None or track.analyzer is None:
             return []
         body = self._set_body(track, "closed", reason) if track.analyzer.summary()["reps"] else None
-        track.analyzer.start_new_set(reset_motion=reason == "source_restart")
+        # After a replay's jump, or a lease lifetime or more without analysis, the rep state is stale:
+        # a rep begun before it belongs to no set (it would start the next set before this one ended).
+        track.analyzer.start_new_set(reset_motion=reason in ("source_restart", "worker_lost"))
         track.sets.next_set()
         track.rep_scores.clear()
         if body is None:

@@ -18,7 +18,7 @@ import httpx
 
 from analysis.worker import AnalysisWorker
 from tests.analysis.test_worker_scheduling import run_worker
-from tests.analysis.test_worker_set_delivery import RepEveryFrame, sets_of, start
+from tests.analysis.test_worker_set_delivery import RepEveryFrame, sets_of
 from tests.conftest import synthetic_jpeg
 from tests.streamlit_app.conftest import post_frame
 from tests.support import RunningHub, wait_until
@@ -126,10 +126,21 @@ def test_cameras_are_shared_taken_over_from_a_killed_worker_and_released_on_stop
         hub.stop()
 
 
+class RecordsNewSets(RepEveryFrame):
+    resets: list[bool] = []
+
+    def start_new_set(self, reset_motion: bool = False) -> None:
+        RecordsNewSets.resets.append(reset_motion)
+        super().start_new_set(reset_motion)
+
+
 def test_a_set_cut_off_by_a_hub_restart_is_closed_by_its_worker_and_saved(tmp_path, clip_jpegs):
     hub = RunningHub(stale_after_s=30).start()
     port, db = hub.port, hub.settings.db_path
-    worker, stop, thread = start(hub, tmp_path, lease_ttl_ms=TTL_MS)
+    worker = AnalysisWorker(hub.url, lambda cam: RecordsNewSets(), spool_dir=tmp_path / "spool", lease_ttl_ms=TTL_MS)
+    stop = threading.Event()
+    thread = run_worker(worker, stop)
+    assert wait_until(worker.connected.is_set, 10)
     try:
         for seq in (1, 2):  # two analysed frames: two reps of an open set
             post_frame(hub.url, "side", seq, clip_jpegs[seq])
@@ -146,6 +157,8 @@ def test_a_set_cut_off_by_a_hub_restart_is_closed_by_its_worker_and_saved(tmp_pa
         [saved] = sets_of(hub.url)
         assert (saved["set_id"], saved["end_reason"], saved["reps"]) == (open_set["set_id"], "worker_lost", 2)
         assert [r["rep"] for r in saved["reps_detail"]] == [1, 2]
+        # Not analysed for a lease lifetime: a rep under way then starts no rep of the next set.
+        assert RecordsNewSets.resets == [True]
 
         # The camera streams on: once the worker follows the hub again it wins the lease back and
         # starts a new set.
