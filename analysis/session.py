@@ -242,8 +242,16 @@ class PoseAnalyzer:
         return (s if np.isfinite(s) else None), ref.index, reference
 
     def rep_frames(self, rep: Rep) -> RepWindow:
-        """The kept frames of ``rep`` (start..end) and its bottom within them."""
-        frames = [f for f in self.history if rep.start <= f.index <= rep.end]
+        """The kept frames of ``rep`` (start..end) and its bottom within them: the newest run of
+        frames numbered so, since a restarted camera numbers its frames from 0 again while frames of
+        the same numbers from before it may still be kept."""
+        frames: list[FrameFeatures] = []
+        for f in reversed(self.history):
+            if rep.start <= f.index <= rep.end:
+                frames.append(f)
+            elif frames:
+                break
+        frames.reverse()
         bottom = int(np.argmin([abs(f.index - rep.bottom) for f in frames]))
         return RepWindow(frames, bottom)
 

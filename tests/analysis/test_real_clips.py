@@ -191,3 +191,21 @@ def test_reference_without_a_rep_is_refused_and_leaves_nothing(tmp_path, clip_po
         lib.build(short, "standing")
     assert lib.names() == [] and not lib.path("standing").exists()
     assert list(lib.root.iterdir()) == []  # nothing half-built left behind
+
+
+def test_reps_after_the_cameras_seq_numbers_start_over_are_made_of_their_own_frames(clip_poses):
+    # A restarted camera client numbers its frames from 0 again while frames of the same numbers
+    # from before are still kept: a rep must be made of the frames it was seen in.
+    fps, poses = clip_poses("side_bodyweight_intellifit1.mp4")
+    analyzer = PoseAnalyzer("side", estimator=NoInference())
+    period_ns = int(1e9 / fps)
+    for seq, pose in enumerate(poses):
+        analyzer.update(pose, seq, seq * period_ns)
+    before = [(r.end_time_ns - r.start_time_ns, r.rep.end - r.rep.start) for r in analyzer.reports]
+    analyzer.start_new_set(reset_motion=True)  # what the worker does as the replay starts over
+    restart_ns = (len(poses) + 30) * period_ns
+    for seq, pose in enumerate(poses):
+        analyzer.update(pose, seq, restart_ns + seq * period_ns)
+    assert len(before) == len(analyzer.reports) == 2
+    assert all(r.start_time_ns >= restart_ns for r in analyzer.reports)
+    assert [(r.end_time_ns - r.start_time_ns, r.rep.end - r.rep.start) for r in analyzer.reports] == before
