@@ -8,11 +8,13 @@ import socket
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import uvicorn
 
 from server.app import create_app
+from server.cli import GRACEFUL_STOP_S
 from server.settings import HubSettings
 from server.store import FrameStore
 
@@ -96,6 +98,9 @@ class RunningHub:
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
             ws_max_size=self.settings.max_frame_bytes + 8192,
+            # As the hub's own command does: a response that never ends (an event stream whose
+            # client went quiet) must not hold the stop up for good.
+            timeout_graceful_shutdown=GRACEFUL_STOP_S,
         )
         self._server = server = uvicorn.Server(config)
 
@@ -124,6 +129,8 @@ class RunningHub:
             self._server.should_exit = True
             self._thread.join(timeout)
             self._server = None
+            if self._thread.is_alive():
+                warnings.warn(f"hub on port {self.port} still running {timeout:.0f} s after its stop", stacklevel=2)
 
     def __enter__(self) -> RunningHub:
         return self.start()
