@@ -68,6 +68,10 @@ def extract(path: Path, max_width: int | None) -> ClipPoses:
     return ClipPoses(info.fps, poses)
 
 
+def _entry(path: Path, max_width: int | None) -> Path:
+    return cache_dir() / f"{cache_key(path, max_width)}.npz"
+
+
 def _save(poses: ClipPoses, target: Path) -> None:
     n = len(poses.poses)
     found = np.array([p is not None for p in poses.poses], bool)
@@ -95,14 +99,13 @@ def _load(source: Path) -> ClipPoses:
 def cached(path: str | Path, max_width: int | None) -> ClipPoses | None:
     """The cached poses of ``path``, or None when the cache has none for this clip, MediaPipe
     version and width. Raises FileNotFoundError for a missing clip."""
-    path = Path(path)
-    target = cache_dir() / f"{cache_key(path, max_width)}.npz"
+    target = _entry(Path(path), max_width)
     return _load(target) if target.exists() else None
 
 
 def store(path: str | Path, max_width: int | None, poses: ClipPoses) -> None:
     """Cache ``poses`` (one per frame of ``path``, estimated at ``max_width``)."""
-    _save(poses, cache_dir() / f"{cache_key(Path(path), max_width)}.npz")
+    _save(poses, _entry(Path(path), max_width))
 
 
 def clip_poses(path: str | Path, max_width: int | None, use_cache: bool = True) -> ClipPoses:
@@ -129,7 +132,7 @@ def warm(paths: Iterable[str | Path], max_width: int | None, jobs: int | None = 
     (default: one per core; MediaPipe Pose keeps one core busy per clip). Returns how many clips were
     extracted. Raises like ``clip_poses`` for a missing or unreadable clip."""
     todo = [Path(p) for p in dict.fromkeys(str(p) for p in paths)]
-    todo = [p for p in todo if not (cache_dir() / f"{cache_key(p, max_width)}.npz").exists()]
+    todo = [p for p in todo if not _entry(p, max_width).exists()]
     jobs = min(jobs or os.cpu_count() or 1, len(todo))
     if jobs <= 1:
         for path in todo:
