@@ -26,7 +26,7 @@ def clips_replayed_by(items) -> list[Path]:
         if function is None:
             continue
         source = inspect.getsource(function)
-        if "clip_poses" not in item.fixturenames and not any(word in source for word in _USES_CACHE):
+        if not any(word in source for word in _USES_CACHE):  # the fixture's name is in the signature
             continue
         params = getattr(getattr(item, "callspec", None), "params", {}).values()
         names = [getattr(v, "file", v) for v in params] + _QUOTED.findall(source)
