@@ -7,6 +7,12 @@ the cameras stream to the first hub, and cameras and workers move to the other h
 (``--hub`` twice). The
 Monitor page shows which hub and which worker serve each camera.
 
+The clip cameras are started as one rig (``--start-at`` a few seconds ahead, on the hub's clock):
+frame ``i`` of every clip is captured at the same moment, so the cameras' frames, and the frames
+each keeps when the hub lowers its fps, pair into sync sets at the camera rate, as genlocked
+cameras' would. Started apart, the two clips' frames sit a random fraction of a frame apart and
+at a lowered fps about half of them find no partner within the hub's sync spread.
+
 Ctrl-C (or any child dying) stops everything it started within 5 s: the dashboard, the cameras
 and the worker first (so the worker's last sets still reach the hub), then the hub; a process that
 has not exited by then is killed, and so is everything at a second Ctrl-C. The children run in
@@ -40,6 +46,11 @@ NO_DATA_HINT = (
     "demo: no sample footage at {dir}; use your webcam with `make demo SOURCES=0`, "
     "or your own clips with `make demo SOURCES=\"side=/path/side.mp4 front=/path/front.mp4\"`."
 )
+
+
+CAMERA_START_DELAY_S = 3.0
+"""From starting the camera client to its clips' frame 0: the client's start-up and first clock
+sync take about 1-2 s here; a later sync only skips the frames already due, on every camera alike."""
 
 
 def camera_args(sources: str) -> list[str]:
@@ -183,7 +194,8 @@ def main() -> int:
             start("worker" if i == 0 else f"worker-{i + 1}",
                   [py, "-m", "analysis.worker", *hubs, *worker_id, "--status-interval", "30"])
         start("cameras", [py, "webcam_client.py", *[a for url in hub_urls for a in ("--hub", url)],
-                          *camera_args(sources)])
+                          *camera_args(sources),
+                          "--start-at", f"{time.time() + CAMERA_START_DELAY_S:.3f}"])
         start("dashboard", [py, "-m", "streamlit_app.serve",
                             "--server.address", "127.0.0.1", "--server.port", str(args.ui_port),
                             "--server.headless", "true", "--browser.gatherUsageStats", "false"])
