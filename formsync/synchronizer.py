@@ -7,6 +7,10 @@ ApproximateTime policy (http://wiki.ros.org/message_filters/ApproximateTime):
   other camera's frame nearest to it, so the set has the smallest span available around the
   pivot; a set is only emitted once every camera has a frame at or after the pivot (a later frame
   can no longer be closer);
+- with ``interval_window``, a camera whose frames are known to come at least ``L`` apart (ROS's
+  ``setInterMessageLowerBound``, learnt here from the camera's last frames) need not deliver a
+  frame at or after the pivot: once its newest frame is within ``L / 2`` before the pivot, no
+  later frame of it can be closer, and the set goes out a frame interval earlier;
 - a set whose span exceeds ``max_spread_ns`` is never emitted; frames that can no longer be part
   of any set are dropped and counted by reason.
 
@@ -51,20 +55,28 @@ class ApproximateTimeSync(Generic[T]):
         cameras: camera ids, the order of frames in every set.
         max_spread_ns: largest allowed span of a set (default 16.7 ms, half a frame at 30 fps).
         queue_size: per-camera bound on unused frames (oldest dropped as ``too_old``).
+        interval_window: 0 (the default) waits, as ROS does, for a frame at or after the pivot from
+            every camera. ``n > 0`` takes half the shortest of a camera's last ``n`` frame intervals
+            as its lower bound ``L``: half, so that a camera whose rate doubles still keeps it. The
+            sets are the same as with 0 as long as every camera keeps to its bound; one that comes
+            faster can get a set whose partner is not the nearest frame, still within the spread.
 
-    Raises ValueError for fewer than two cameras, duplicates, or a non-positive spread.
+    Raises ValueError for fewer than two cameras, duplicates, a non-positive spread or queue size,
+    or a negative ``interval_window``.
     """
 
-    def __init__(self, cameras: Sequence[str], max_spread_ns: int = 16_700_000, queue_size: int = 64) -> None:
+    def __init__(self, cameras: Sequence[str], max_spread_ns: int = 16_700_000, queue_size: int = 64,
+                 interval_window: int = 0) -> None:
         if len(cameras) < 2 or len(set(cameras)) != len(cameras):
             raise ValueError(f"need two or more distinct cameras, got {list(cameras)}")
-        if max_spread_ns <= 0 or queue_size < 1:
-            raise ValueError("max_spread_ns and queue_size must be positive")
+        if max_spread_ns <= 0 or queue_size < 1 or interval_window < 0:
+            raise ValueError("max_spread_ns and queue_size must be positive, interval_window >= 0")
         self.cameras = tuple(cameras)
         self.max_spread_ns = max_spread_ns
         self._queues: dict[str, deque[T]] = {c: deque() for c in self.cameras}
         self._last_time: dict[str, int] = {}
         self._queue_size = queue_size
+        self._intervals: dict[str, deque[int]] = {c: deque(maxlen=interval_window) for c in self.cameras}
         self.dropped: Counter[str] = Counter()
         self.sets_emitted = 0
 
@@ -78,12 +90,23 @@ class ApproximateTimeSync(Generic[T]):
         if camera_id in self._last_time and t <= self._last_time[camera_id]:
             self.dropped[DROP_OUT_OF_ORDER] += 1
             return []
+        if camera_id in self._last_time and self._intervals[camera_id].maxlen:
+            self._intervals[camera_id].append(t - self._last_time[camera_id])
         self._last_time[camera_id] = t
         queue.append(frame)
         if len(queue) > self._queue_size:
             queue.popleft()
             self.dropped[DROP_TOO_OLD] += 1
         return self._match()
+
+    def _settled(self, camera_id: str, pivot_t: int) -> bool:
+        """No later frame of this camera can be nearer the pivot than the ones it has delivered."""
+        gap = pivot_t - self._queues[camera_id][-1].capture_time_ns
+        if gap <= 0:
+            return True
+        intervals = self._intervals[camera_id]
+        # A next frame comes >= L after the newest; it is no nearer once L >= 2 * gap (L = min / 2).
+        return bool(intervals.maxlen) and len(intervals) == intervals.maxlen and min(intervals) >= 4 * gap
 
     def _match(self) -> list[SyncSet[T]]:
         out: list[SyncSet[T]] = []
@@ -100,7 +123,7 @@ class ApproximateTimeSync(Generic[T]):
                     self.dropped[DROP_TOO_OLD] += 1
             if not all(queues.values()):
                 break
-            if any(queues[c][-1].capture_time_ns < pivot_t for c in self.cameras):
+            if not all(self._settled(c, pivot_t) for c in self.cameras):
                 break  # some camera may still deliver a frame closer to the pivot
             chosen: list[int] = []
             for cam in self.cameras:

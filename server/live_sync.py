@@ -10,6 +10,12 @@ from server.monitoring.metrics import HubMetrics
 from server.store import Frame
 
 
+INTERVAL_WINDOW = 30
+"""Frame intervals per camera the synchroniser learns its lower bound from (about 1 s at 30 fps):
+a set goes out as soon as every camera's frame of that moment is in, not one frame interval
+later, when the next frame of the slowest camera would have confirmed it."""
+
+
 class LiveSync:
     """Feeds each accepted frame to an ApproximateTime synchroniser over the online cameras,
     rebuilding it when the set of online cameras changes; publishes each set as a ``sync_set``
@@ -30,7 +36,7 @@ class LiveSync:
         if self.online != before:
             self._flush_drops()
             cams = sorted(self.online)
-            self._sync = ApproximateTimeSync(cams, self.max_spread_ns) if len(cams) >= 2 else None
+            self._sync = ApproximateTimeSync(cams, self.max_spread_ns, interval_window=INTERVAL_WINDOW) if len(cams) >= 2 else None
             self._reported = {}
 
     def add(self, frame: Frame) -> list[SyncSet[Frame]]:

@@ -22,8 +22,8 @@ def stream(cam, n, period_ns, offset_ns, jitter):
     return [F(cam, i * period_ns + offset_ns + j, i) for i, j in zip(range(n), jitter)]
 
 
-def feed(cams, frames_by_cam, max_spread):
-    sync = ApproximateTimeSync(cams, max_spread)
+def feed(cams, frames_by_cam, max_spread, interval_window=0):
+    sync = ApproximateTimeSync(cams, max_spread, interval_window=interval_window)
     merged = sorted((f for fs in frames_by_cam.values() for f in fs), key=lambda f: f.capture_time_ns)
     sets = []
     for f in merged:
@@ -31,15 +31,19 @@ def feed(cams, frames_by_cam, max_spread):
     return sync, sets
 
 
+def indices(sets):
+    return [tuple((f.camera_id, f.index) for f in s.frames) for s in sets]
+
+
 times = st.lists(st.integers(0, 2_000 * MS), min_size=1, max_size=40, unique=True).map(sorted)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(times, min_size=2, max_size=4), st.integers(1 * MS, 50 * MS))
-def test_invariants_on_arbitrary_streams(per_cam_times, max_spread):
+@given(st.lists(times, min_size=2, max_size=4), st.integers(1 * MS, 50 * MS), st.sampled_from([0, 1, 5]))
+def test_invariants_on_arbitrary_streams(per_cam_times, max_spread, interval_window):
     cams = [f"c{i}" for i in range(len(per_cam_times))]
     frames = {c: [F(c, t, i) for i, t in enumerate(ts)] for c, ts in zip(cams, per_cam_times)}
-    sync, sets = feed(cams, frames, max_spread)
+    sync, sets = feed(cams, frames, max_spread, interval_window)
     used = [f for s in sets for f in s.frames]
     assert len(used) == len(set(used)), "a frame was used twice"
     for s in sets:
@@ -83,6 +87,43 @@ def test_same_source_frames_pair_at_30fps_with_small_jitter(offset_ms, jitter):
     assert all(s.frames[0].index == s.frames[1].index for s in sets)
 
 
+def test_a_learnt_interval_bound_sends_a_set_out_with_its_last_frame_not_a_frame_later():
+    # Two cameras at 10 fps capturing the same moments, 1 ms apart on the hub's clock.
+    period = 100 * MS
+    frames = {"a": stream("a", 40, period, 0, [0] * 40), "b": stream("b", 40, period, 1 * MS, [0] * 40)}
+    waiting = ApproximateTimeSync(["a", "b"], 16 * MS)
+    early = ApproximateTimeSync(["a", "b"], 16 * MS, interval_window=5)
+    for i in range(1, 40):
+        # Waiting, moment i-1's set needs a's next frame (i) to confirm b's frame was the nearest.
+        assert indices(waiting.add("a", frames["a"][i - 1])) == ([(("a", i - 2), ("b", i - 2))] if i > 1 else [])
+        assert waiting.add("b", frames["b"][i - 1]) == []
+        # Once the bound is learnt (a's first 5 intervals), it goes out with b's frame of moment i-1.
+        after_a = early.add("a", frames["a"][i - 1])
+        after_b = early.add("b", frames["b"][i - 1])
+        if i > 6:
+            assert after_a == [] and indices(after_b) == [(("a", i - 1), ("b", i - 1))], i
+    assert early.sets_emitted == waiting.sets_emitted + 1 == 39
+
+
+@given(periods=st.lists(st.integers(20, 120), min_size=2, max_size=3),
+       offsets=st.lists(st.integers(0, 100), min_size=3, max_size=3),
+       jitter=st.lists(st.integers(-100, 100), min_size=180, max_size=180),
+       max_spread_ms=st.integers(1, 50), window=st.integers(1, 30))
+@settings(max_examples=200, deadline=None)
+def test_a_learnt_bound_gives_the_same_sets_as_waiting_while_cameras_keep_their_rate(
+        periods, offsets, jitter, max_spread_ms, window):
+    # Each camera at its own rate, 20-120 ms between frames, with jitter up to an eighth of it: no
+    # interval is under half another, the rate change the learnt bound allows for.
+    cams = [f"c{i}" for i in range(len(periods))]
+    frames = {c: stream(c, 60, p * MS, o * MS, [j * p * MS // 800 for j in jitter[60 * k:60 * (k + 1)]])
+              for k, (c, p, o) in enumerate(zip(cams, periods, offsets))}
+    _, waited = feed(cams, frames, max_spread_ms * MS)
+    _, early = feed(cams, frames, max_spread_ms * MS, window)
+    # Early sets are the waiting ones; at the end of the streams it may have sent one more.
+    assert indices(early[:len(waited)]) == indices(waited)
+    assert len(early) - len(waited) <= 1
+
+
 def test_newest_set_from_rings_and_drop_reasons():
     a = [F("a", t * MS, i) for i, t in enumerate([0, 33, 66, 100])]
     b = [F("b", t * MS, i) for i, t in enumerate([10, 40, 71])]
@@ -97,6 +138,8 @@ def test_bad_arguments():
         ApproximateTimeSync(["a"])
     with pytest.raises(ValueError):
         ApproximateTimeSync(["a", "a"])
+    with pytest.raises(ValueError):
+        ApproximateTimeSync(["a", "b"], interval_window=-1)
     sync = ApproximateTimeSync(["a", "b"])
     with pytest.raises(KeyError):
         sync.add("c", F("c", 0, 0))
