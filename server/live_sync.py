@@ -9,7 +9,6 @@ from formsync.wire.events import SyncFrame, SyncSetEvent
 from server.monitoring.metrics import HubMetrics
 from server.store import Frame
 
-
 INTERVAL_WINDOW = 30
 """Frame intervals per camera the synchroniser learns its lower bound from (about 1 s at 30 fps):
 a set goes out as soon as every camera's frame of that moment is in, not one frame interval
@@ -36,7 +35,8 @@ class LiveSync:
         if self.online != before:
             self._flush_drops()
             cams = sorted(self.online)
-            self._sync = ApproximateTimeSync(cams, self.max_spread_ns, interval_window=INTERVAL_WINDOW) if len(cams) >= 2 else None
+            self._sync = ApproximateTimeSync(cams, self.max_spread_ns, interval_window=INTERVAL_WINDOW) \
+                if len(cams) >= 2 else None
             self._reported = {}
 
     def add(self, frame: Frame) -> list[SyncSet[Frame]]:
