@@ -50,7 +50,8 @@ NO_DATA_HINT = (
 
 CAMERA_START_DELAY_S = 3.0
 """From starting the camera client to its clips' frame 0: the client's start-up and first clock
-sync take about 1-2 s here; a later sync only skips the frames already due, on every camera alike."""
+sync took 0.8-1.4 s in bench/display.py's demo runs; a later sync only skips the frames already
+due, on every camera alike."""
 
 
 def camera_args(sources: str) -> list[str]:
