@@ -28,6 +28,7 @@ from streamlit_app.coach.view import (
     reference_label,
     trend_frame,
 )
+from streamlit_app.fragments import live_fragment
 from streamlit_app.gaze.view import format_attention
 from streamlit_app.live_view import live_view
 from streamlit_app.models import LinkState
@@ -70,7 +71,7 @@ def render_reference_controls(poller: HubPoller, hub_url: str) -> None:
             request_build(hub_url, video, name.strip())
         job_id = st.session_state.get(JOB_KEY)
         if job_id:
-            st.fragment(render_job, run_every=0.5)(poller, job_id)
+            live_fragment(render_job, 0.5, poller, job_id)
 
 
 def request_build(hub_url: str, video, name: str) -> None:
@@ -239,9 +240,8 @@ def render_coach_page() -> None:
     poller = get_poller(settings.hub_url)
     render_reference_controls(poller, settings.hub_url)
     reference = poller.reference() or DEFAULT_REFERENCE_NAME
-    st.fragment(render_live_coach, run_every=settings.refresh_s)(poller, reference, settings)
+    live_fragment(render_live_coach, settings.refresh_s, poller, reference, settings)
     # A trend read at a glance needs no 10 Hz, and at the live rate four charts kept Streamlit's
     # script thread busy most of the time (py-spy), so its "running" status never cleared.
-    st.fragment(render_trends_and_fusion, run_every=settings.chart_refresh_s)(
-        poller, reference, settings.grid_columns)
-    st.fragment(render_history, run_every=2.0)(poller)
+    live_fragment(render_trends_and_fusion, settings.chart_refresh_s, poller, reference, settings.grid_columns)
+    live_fragment(render_history, 2.0, poller)

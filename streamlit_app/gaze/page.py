@@ -7,6 +7,7 @@ control (look at the screen's centre for 2 s)."""
 import streamlit as st
 
 from formsync.hub_client import HubRejected, HubUnreachable
+from streamlit_app.fragments import live_fragment
 from streamlit_app.gaze.view import (
     as_dict,
     calibration_text,
@@ -97,4 +98,4 @@ def render_gaze_page() -> None:
         return
     camera_id = st.selectbox("Camera", cameras, key="gaze_camera")
     render_calibration_control(settings.hub_url, camera_id)
-    st.fragment(render_gaze, run_every=max(settings.refresh_s, MIN_REFRESH_S))(poller, camera_id)
+    live_fragment(render_gaze, max(settings.refresh_s, MIN_REFRESH_S), poller, camera_id)

@@ -5,6 +5,7 @@ the browser (streamlit_app/live_view); this script reruns only for the figures."
 import streamlit as st
 
 from formsync.wire.frames import CameraOut
+from streamlit_app.fragments import live_fragment
 from streamlit_app.live_view import live_view
 from streamlit_app.models import LinkState
 from streamlit_app.poller import HubPoller
@@ -87,4 +88,4 @@ def render_live_page() -> None:
     settings = page_settings()
     # One poller per server process (cached), whatever the number of sessions and reruns.
     poller = get_poller(settings.hub_url)
-    st.fragment(render_live, run_every=settings.status_refresh_s)(poller, settings)
+    live_fragment(render_live, settings.status_refresh_s, poller, settings)

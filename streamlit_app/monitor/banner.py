@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from pydantic import ValidationError
 
+from streamlit_app.fragments import live_fragment
 from streamlit_app.monitor.poller import MonitorPoller
 from streamlit_app.monitor.render import banner_lines
 from streamlit_app.monitor.resources import get_monitor_poller
@@ -47,7 +48,7 @@ def render_alert_banner(live: bool = True) -> None:
         return  # the page reports invalid settings itself
     poller = get_monitor_poller(settings.hub_url)
     if live:
-        st.fragment(show_banner, run_every=settings.monitor_refresh_s)(poller)
+        live_fragment(show_banner, settings.monitor_refresh_s, poller)
     else:
         # One container whatever the number of lines, as the fragment's: the page's elements keep
         # their positions (a moved custom component is remounted).

@@ -7,6 +7,7 @@ import time
 import streamlit as st
 
 from streamlit_app.charts import line_chart
+from streamlit_app.fragments import live_fragment
 from streamlit_app.models import LinkState
 from streamlit_app.monitor.poller import CHARTS, MonitorPoller
 from streamlit_app.monitor.render import (
@@ -86,4 +87,4 @@ def render_monitor_page() -> None:
     st.title("Monitor")
     settings = page_settings()
     poller = get_monitor_poller(settings.hub_url)
-    st.fragment(render_monitor, run_every=settings.monitor_refresh_s)(poller)
+    live_fragment(render_monitor, settings.monitor_refresh_s, poller)
