@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bench.ingest import Trial, build_parser, paired_cpu_line, validate
+from bench.ingest import Trial, build_parser, paired_cpu_line, store_lines, validate
 
 
 def trial(store: str, sustained: float, cpu_pct: float, hubs: int = 1, round: int = 0) -> Trial:
     return Trial("http", 20, 600.0, sustained_fps=sustained, hub_cpu_pct=cpu_pct, store=store, hubs=hubs,
-                 round=round)
+                 round=round, p99_ms=5.0)
 
 
 def test_each_round_compares_its_own_trials_and_the_median_is_printed():
@@ -34,3 +34,16 @@ def test_repeat_out_of_range_or_with_find_max_is_refused(argv, capsys):
     with pytest.raises(SystemExit):
         validate(p.parse_args(argv), p)
     assert "--repeat" in capsys.readouterr().err
+
+
+def test_a_one_hub_run_reports_each_setup_once_and_no_scale_out_target():
+    lines = store_lines([trial("memory", 600, 60), trial("redis", 600, 75)], hubs=1)
+    assert [line.split(":")[0] for line in lines[:2]] == ["memory x1", "redis x1"]
+    assert lines[2] == "redis x1 / memory x1 frames per hub-CPU-s at 20 cameras: 0.80x (target >= 0.8x)"
+    assert len(lines) == 3
+
+
+def test_a_two_hub_run_compares_the_cameras_both_hubs_hold():
+    lines = store_lines([trial("memory", 600, 60), trial("redis", 600, 75), trial("redis", 600, 150, hubs=2)], hubs=2)
+    assert lines[2].startswith("redis x2: holds 20 cameras")
+    assert lines[-1] == "redis x2 / memory x1 cameras held: 1.00x (target >= 1.3x)"
