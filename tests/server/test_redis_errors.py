@@ -12,6 +12,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.errors import install_error_handlers
 from server.shared_state.connection import connect, install_redis_errors
+from tests.redis_server import RedisServer
 from tests.support import free_port
 
 
@@ -40,8 +41,6 @@ def test_unreachable_redis_is_a_503_with_retry_after():
 
 
 def test_a_redis_that_accepts_connections_but_never_answers_is_a_503():
-    from tests.redis_server import RedisServer
-
     with RedisServer() as server:
         os.kill(server.process.pid, signal.SIGSTOP)  # the kernel still accepts its connections
         try:
@@ -86,10 +85,9 @@ async def _against_stopped_server(server, client, value: bytes) -> None:
         await client.aclose()
 
 
-# 64 MiB is more than loopback's socket buffers hold, so that write blocks.
-@pytest.mark.parametrize("value", [b"v", b"x" * (64 << 20)], ids=["read-blocks", "write-blocks"])
-def test_a_hub_client_of_a_redis_that_stops_answering_times_out(value):
-    from tests.redis_server import RedisServer
-
+# 64 MiB is more than loopback's socket buffers hold, so that write blocks. Sizes, not values: a
+# parameter lives as long as the test session.
+@pytest.mark.parametrize("size", [1, 64 << 20], ids=["read-blocks", "write-blocks"])
+def test_a_hub_client_of_a_redis_that_stops_answering_times_out(size):
     with RedisServer() as server, pytest.raises(RedisTimeoutError):
-        asyncio.run(_against_stopped_server(server, connect(server.url, socket_timeout_s=0.2), value))
+        asyncio.run(_against_stopped_server(server, connect(server.url, socket_timeout_s=0.2), b"x" * size))
